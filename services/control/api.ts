@@ -1,0 +1,188 @@
+// The one typed contract between the management UI and the rest (ARCHITECTURE, SPEC 11).
+// The Electron preload and the HTTP server of `sekisho serve` are both thin adapters over an
+// implementation of ControlApi; the renderer sees only this file's types.
+//
+// Only types here (no imports of runtime code), so the renderer can import it safely.
+
+import type { Diagnostic, TextFileFormat, TableName } from '../config/types.js';
+import type { Settings } from '../config/settings.js';
+import type { ControlRecord } from '../queue/types.js';
+
+export type { Diagnostic, TextFileFormat, TableName, Settings, ControlRecord };
+
+/** A table file as the editor sees it: every line, comments included, in file order. */
+export interface TableView {
+  table: TableName;
+  file: string;
+  format: TextFileFormat;
+  /** Opaque version (content hash); pass it back to saveTable to detect edits made elsewhere. */
+  version: string;
+  lines: Array<{
+    line: number;
+    raw: string;
+    kind: 'comment' | 'blank' | 'rule' | 'error';
+    /** Rule fields as text, in column order, for the grid (e.g. gateway: [domain, host, port]). */
+    fields?: string[];
+  }>;
+  /** Errors and warnings of this file (errors block saving). */
+  diagnostics: Diagnostic[];
+}
+
+export interface SaveTableRequest {
+  table: TableName;
+  /** The lines to write, raw text, in order (comments and blanks included). */
+  lines: string[];
+  /** The version the edit started from; a mismatch answers `conflict`. */
+  baseVersion: string;
+  /** Write even if the file changed on disk since baseVersion. */
+  force?: boolean;
+}
+
+export type SaveTableResult =
+  | { ok: true; version: string; diagnostics: Diagnostic[] }
+  | { ok: false; reason: 'invalid'; diagnostics: Diagnostic[] }
+  | { ok: false; reason: 'conflict'; current: TableView };
+
+export type ServiceName = 'receiver' | 'delivery';
+
+export interface ServiceStatus {
+  name: ServiceName;
+  state: 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed' | 'backoff';
+  pid: number | null;
+  /** ms since the current process started, null when not running. */
+  uptimeMs: number | null;
+  debug: boolean;
+  /** Listening ports (receiver) as reported by the child. */
+  ports: number[];
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string; reason: string } | null;
+  /** E.g. `port 25 is already in use`. */
+  lastError: string | null;
+}
+
+export interface QueueEntry extends ControlRecord {
+  /** True while a delivery worker holds the message. */
+  locked: boolean;
+}
+
+export type LogKind = 'accept' | 'receive' | 'sender';
+
+export interface LogQuery {
+  kind: LogKind;
+  /** YYMMDD; default today. */
+  day?: string;
+  /** Substring (ID or address) searched across days when `acrossDays`. */
+  search?: string;
+  acrossDays?: boolean;
+  /** Max lines returned, newest last. */
+  limit?: number;
+}
+
+export interface LogLine {
+  day: string;
+  text: string;
+}
+
+export interface ExplainRequest {
+  client: string;
+  helo?: string;
+  auth?: string;
+  from: string;
+  to: string[];
+}
+
+export interface ExplainResult {
+  connect: { accept: boolean; reply?: string; rule?: string; reason: string };
+  mailFrom: { accept: boolean; reply?: string; rule?: string; reason: string };
+  recipients: Array<{ address: string; accept: boolean; reply?: string; rule?: string; reason: string; route?: string; trace: string[] }>;
+  /** The whole trace as text lines, as `sekisho explain` prints it. */
+  text: string[];
+}
+
+export interface AccountView {
+  user: string;
+  hasPassword: boolean;
+  sendingDisabled: boolean;
+  usetime: string[];
+  senderRules: string[];
+}
+
+export interface TlsInfo {
+  cert: string;
+  key: string;
+  subject?: string;
+  validTo?: string;
+  error?: string;
+}
+
+export interface VersionInfo {
+  version: string;
+  node: string;
+  electron?: string;
+  workdir: string;
+}
+
+/** Events pushed to the UI (Electron: IPC events; HTTP: server-sent events at /api/events). */
+export type ControlEvent =
+  | { type: 'status'; services: ServiceStatus[] }
+  | { type: 'config'; table: TableName | 'settings' | 'accounts'; version: string; diagnostics: Diagnostic[] }
+  | { type: 'log'; kind: LogKind; line: string }
+  | { type: 'debug'; service: ServiceName; line: string }
+  | { type: 'queue' };
+
+export interface ControlApi {
+  // Tables
+  readTable(table: TableName): Promise<TableView>;
+  /** Validate without writing (inline validation while editing). */
+  validateTable(table: TableName, lines: string[]): Promise<Diagnostic[]>;
+  saveTable(req: SaveTableRequest): Promise<SaveTableResult>;
+  /** Bulk import for mode B: one alias `addr -> addr` per address not already present. */
+  importAliases(addresses: string[]): Promise<SaveTableResult>;
+
+  // Settings
+  readSettings(): Promise<{ settings: Settings; version: string }>;
+  saveSettings(settings: unknown, baseVersion: string): Promise<{ ok: true; version: string } | { ok: false; issues: Array<{ path: string; message: string }> }>;
+  /** All config warnings (mode A, dangerous true, dead lines, smarthost ping-pong, loop). */
+  warnings(): Promise<Diagnostic[]>;
+
+  // Accounts
+  listAccounts(): Promise<AccountView[]>;
+  createAccount(user: string, password: string): Promise<void>;
+  setPassword(user: string, password: string): Promise<void>;
+  setSendingDisabled(user: string, disabled: boolean): Promise<void>;
+  deleteAccount(user: string): Promise<void>;
+
+  // Services
+  serviceStatus(): Promise<ServiceStatus[]>;
+  startService(name: ServiceName): Promise<ServiceStatus>;
+  stopService(name: ServiceName): Promise<ServiceStatus>;
+  restartService(name: ServiceName, opts?: { debug?: boolean }): Promise<ServiceStatus>;
+  /** Recent debug output (the console window also receives `debug` events). */
+  debugOutput(name: ServiceName): Promise<string[]>;
+
+  // Queue
+  listQueue(): Promise<QueueEntry[]>;
+  retryNow(id: string): Promise<void>;
+  deleteMessage(id: string): Promise<void>;
+  bounceMessage(id: string): Promise<void>;
+
+  // Logs
+  readLog(q: LogQuery): Promise<LogLine[]>;
+
+  // Policy tester
+  explain(req: ExplainRequest): Promise<ExplainResult>;
+
+  // TLS, version
+  tlsInfo(): Promise<TlsInfo>;
+  version(): Promise<VersionInfo>;
+}
+
+/** The method names, for the preload's allow-list and the HTTP router. */
+export const CONTROL_METHODS = [
+  'readTable', 'validateTable', 'saveTable', 'importAliases',
+  'readSettings', 'saveSettings', 'warnings',
+  'listAccounts', 'createAccount', 'setPassword', 'setSendingDisabled', 'deleteAccount',
+  'serviceStatus', 'startService', 'stopService', 'restartService', 'debugOutput',
+  'listQueue', 'retryNow', 'deleteMessage', 'bounceMessage',
+  'readLog', 'explain', 'tlsInfo', 'version',
+] as const satisfies ReadonlyArray<keyof ControlApi>;
