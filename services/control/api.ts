@@ -58,6 +58,8 @@ export interface ServiceStatus {
   lastExit: { code: number | null; signal: string | null; at: string; reason: string } | null;
   /** E.g. `port 25 is already in use`. */
   lastError: string | null;
+  /** When state is 'crashed' or 'backoff': ISO time of the scheduled automatic restart. */
+  nextRestartAt?: string | null;
 }
 
 export interface QueueEntry extends ControlRecord {
@@ -83,21 +85,9 @@ export interface LogLine {
   text: string;
 }
 
-export interface ExplainRequest {
-  client: string;
-  helo?: string;
-  auth?: string;
-  from: string;
-  to: string[];
-}
-
-export interface ExplainResult {
-  connect: { accept: boolean; reply?: string; rule?: string; reason: string };
-  mailFrom: { accept: boolean; reply?: string; rule?: string; reason: string };
-  recipients: Array<{ address: string; accept: boolean; reply?: string; rule?: string; reason: string; route?: string; trace: string[] }>;
-  /** The whole trace as text lines, as `sekisho explain` prints it. */
-  text: string[];
-}
+// The policy tester's request and answer are declared by the policy engine that answers them.
+export type { ExplainRequest, ExplainResult } from '../policy/types.js';
+import type { ExplainRequest, ExplainResult } from '../policy/types.js';
 
 export interface AccountView {
   user: string;

@@ -1,0 +1,405 @@
+// Child-process supervision of the services (SPEC 1): start, stop, restart, restart-on-crash
+// with exponential backoff, status, and the debug output of each child. Used by
+// `sekisho serve` and by the Electron main process alike; no Electron import here.
+//
+// States (ServiceStatus.state):
+//   stopped   not running and not wanted (initial, or after stop())
+//   starting  spawned, waiting for its `ready` line
+//   running   said `ready`
+//   stopping  SIGTERM sent, waiting for the exit (SIGKILL after the grace period)
+//   crashed   died before it was ready (port in use, broken config, no `ready` in time);
+//             lastError says why; a restart is scheduled with backoff (nextRestartAt)
+//   backoff   died while running; a restart is scheduled with backoff (nextRestartAt)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { cliCommand } from '../cli/spawn.js';
+import type { ControlEvent, ServiceName, ServiceStatus } from '../control/api.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { exitReason } from './exit-reason.js';
+import { killTreeSync, signalTree } from './kill-tree.js';
+import { LineSplitter, RingBuffer } from './line-buffer.js';
+import { parseReadyLine } from './ready-line.js';
+
+export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+export { parseReadyLine } from './ready-line.js';
+export { exitReason } from './exit-reason.js';
+
+export interface ChildSpec {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface SupervisorOptions {
+  /** The work folder handed to every child as `--workdir`. */
+  workdir: string;
+  /** The services this supervisor manages. Default: receiver and delivery. */
+  services?: ServiceName[];
+  /**
+   * How to start a service. Default: `sekisho <name> --workdir DIR [--debug]` from this
+   * installation (services/cli/spawn.ts). Tests hand in small throwaway scripts.
+   */
+  commandFor?: (name: ServiceName, debug: boolean) => ChildSpec;
+  backoff?: Partial<BackoffPolicy>;
+  /** Time between SIGTERM and SIGKILL. Default 5 s. */
+  stopGraceMs?: number;
+  /** A child that has not printed `ready` by then is killed and counted as a failed start. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Debug lines kept per service. Default 2000. */
+  debugLines?: number;
+  /** Restart a child that died on its own. Default true. */
+  restartOnCrash?: boolean;
+}
+
+type State = ServiceStatus['state'];
+
+interface Pending {
+  resolve: (s: ServiceStatus) => void;
+  reject: (e: Error) => void;
+}
+
+interface ServiceRecord {
+  name: ServiceName;
+  state: State;
+  child: ChildProcess | null;
+  pid: number | null;
+  spawnedAt: number | null;
+  readyAt: number | null;
+  debug: boolean;
+  ports: number[];
+  restarts: number;
+  /** Consecutive failures, for the backoff. */
+  failures: number;
+  lastExit: ServiceStatus['lastExit'];
+  lastError: string | null;
+  nextRestartAt: number | null;
+  restartTimer: NodeJS.Timeout | null;
+  /** Stderr of the current child, the first lines only: the reason of a startup failure. */
+  stderrHead: string[];
+  /** Set when the supervisor killed the child because it never became ready. */
+  startFailure: string | null;
+  output: RingBuffer<string>;
+  /** Waiters of the current start (until `ready` or exit). */
+  startWaiters: Pending[];
+  /** Waiters of the current child's exit. */
+  exitWaiters: Array<() => void>;
+  killTimer: NodeJS.Timeout | null;
+}
+
+const STDERR_HEAD_LINES = 40;
+
+/**
+ * Events: `'event'` with a ControlEvent (`status` on every state change, `debug` for every
+ * output line of a child). Never emits `'error'`.
+ */
+export class Supervisor extends EventEmitter {
+  private readonly records = new Map<ServiceName, ServiceRecord>();
+  private readonly backoff: BackoffPolicy;
+  private readonly stopGraceMs: number;
+  private readonly startTimeoutMs: number;
+  private readonly restartOnCrash: boolean;
+  private readonly commandFor: (name: ServiceName, debug: boolean) => ChildSpec;
+  private closed = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.stopGraceMs = opts.stopGraceMs ?? 5_000;
+    this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+    this.restartOnCrash = opts.restartOnCrash ?? true;
+    this.commandFor =
+      opts.commandFor ??
+      ((name, debug) => cliCommand([name, '--workdir', opts.workdir, ...(debug ? ['--debug'] : [])]));
+    for (const name of opts.services ?? (['receiver', 'delivery'] as ServiceName[])) {
+      this.records.set(name, {
+        name,
+        state: 'stopped',
+        child: null,
+        pid: null,
+        spawnedAt: null,
+        readyAt: null,
+        debug: false,
+        ports: [],
+        restarts: 0,
+        failures: 0,
+        lastExit: null,
+        lastError: null,
+        nextRestartAt: null,
+        restartTimer: null,
+        stderrHead: [],
+        startFailure: null,
+        output: new RingBuffer<string>(opts.debugLines ?? 2000),
+        startWaiters: [],
+        exitWaiters: [],
+        killTimer: null,
+      });
+    }
+  }
+
+  services(): ServiceName[] {
+    return [...this.records.keys()];
+  }
+
+  status(name: ServiceName): ServiceStatus {
+    const r = this.record(name);
+    return {
+      name: r.name,
+      state: r.state,
+      pid: r.pid,
+      uptimeMs: r.pid !== null && r.spawnedAt !== null ? Date.now() - r.spawnedAt : null,
+      debug: r.debug,
+      ports: [...r.ports],
+      restarts: r.restarts,
+      lastExit: r.lastExit ? { ...r.lastExit } : null,
+      lastError: r.lastError,
+      nextRestartAt: r.nextRestartAt !== null ? new Date(r.nextRestartAt).toISOString() : null,
+    };
+  }
+
+  statusAll(): ServiceStatus[] {
+    return this.services().map((n) => this.status(n));
+  }
+
+  /** The last lines the child printed (stdout and stderr, in arrival order). */
+  debugOutput(name: ServiceName): string[] {
+    return this.record(name).output.toArray();
+  }
+
+  /**
+   * Start a service; resolves once it printed `ready`, rejects with the child's reason
+   * (`port 2525 is already in use`) when it exits first. Already running: resolves at once.
+   * `debug` changes the mode only for a stopped service; use restart() to switch a running one.
+   */
+  async start(name: ServiceName, opts: { debug?: boolean } = {}): Promise<ServiceStatus> {
+    if (this.closed) throw new Error('supervisor is closed');
+    const r = this.record(name);
+    if (r.state === 'stopping') await this.waitExit(r);
+    if (r.state === 'running') return this.status(name);
+    if (r.state === 'starting') return this.waitReady(r);
+    if (opts.debug !== undefined) r.debug = opts.debug;
+    this.cancelRestart(r);
+    // An administrator's start is a fresh attempt: the backoff starts over.
+    r.failures = 0;
+    const ready = this.waitReady(r);
+    this.spawnChild(r);
+    return ready;
+  }
+
+  /** Stop a service: SIGTERM to its process group, SIGKILL after the grace period. */
+  async stop(name: ServiceName): Promise<ServiceStatus> {
+    const r = this.record(name);
+    this.cancelRestart(r);
+    if (!r.child) {
+      if (r.state !== 'stopped') {
+        r.state = 'stopped';
+        this.emitStatus();
+      }
+      return this.status(name);
+    }
+    if (r.state !== 'stopping') {
+      r.state = 'stopping';
+      this.emitStatus();
+      const pid = r.pid!;
+      signalTree(pid, 'SIGTERM');
+      r.killTimer = setTimeout(() => signalTree(pid, 'SIGKILL'), this.stopGraceMs);
+    }
+    await this.waitExit(r);
+    return this.status(name);
+  }
+
+  /** A clean stop then a start (port changes, debug on/off). */
+  async restart(name: ServiceName, opts: { debug?: boolean } = {}): Promise<ServiceStatus> {
+    const r = this.record(name);
+    await this.stop(name);
+    if (opts.debug !== undefined) r.debug = opts.debug;
+    return this.start(name);
+  }
+
+  /** Stop every service; the supervisor starts nothing afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.services().map((n) => this.stop(n)));
+  }
+
+  /** For process.on('exit'): kill every child tree synchronously. */
+  killAllSync(): void {
+    this.closed = true;
+    for (const r of this.records.values()) {
+      this.cancelRestart(r);
+      if (r.pid !== null) killTreeSync(r.pid);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private record(name: ServiceName): ServiceRecord {
+    const r = this.records.get(name);
+    if (!r) throw new Error(`unknown service "${name}"`);
+    return r;
+  }
+
+  private emitStatus(): void {
+    this.emit('event', { type: 'status', services: this.statusAll() } satisfies ControlEvent);
+  }
+
+  private waitReady(r: ServiceRecord): Promise<ServiceStatus> {
+    return new Promise((resolve, reject) => r.startWaiters.push({ resolve, reject }));
+  }
+
+  private waitExit(r: ServiceRecord): Promise<void> {
+    if (!r.child) return Promise.resolve();
+    return new Promise((resolve) => r.exitWaiters.push(resolve));
+  }
+
+  private cancelRestart(r: ServiceRecord): void {
+    if (r.restartTimer) clearTimeout(r.restartTimer);
+    r.restartTimer = null;
+    r.nextRestartAt = null;
+  }
+
+  private settleStart(r: ServiceRecord, error: Error | null): void {
+    const waiters = r.startWaiters;
+    r.startWaiters = [];
+    for (const w of waiters) {
+      if (error) w.reject(error);
+      else w.resolve(this.status(r.name));
+    }
+  }
+
+  private addOutput(r: ServiceRecord, line: string): void {
+    r.output.push(line);
+    this.emit('event', { type: 'debug', service: r.name, line } satisfies ControlEvent);
+  }
+
+  private spawnChild(r: ServiceRecord): void {
+    r.state = 'starting';
+    r.ports = [];
+    r.stderrHead = [];
+    r.startFailure = null;
+    r.readyAt = null;
+    let child: ChildProcess;
+    try {
+      const spec = this.commandFor(r.name, r.debug);
+      child = spawn(spec.command, spec.args, {
+        env: spec.env ?? process.env,
+        cwd: spec.cwd,
+        // Own process group on POSIX so stop() reaches grandchildren (kill -pid).
+        detached: process.platform !== 'win32',
+        // stdin stays an open pipe: a child may treat its end as "the supervisor is gone".
+        stdio: ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+    } catch (err) {
+      this.onExit(r, null, null, null, (err as Error).message);
+      return;
+    }
+    r.child = child;
+    r.pid = child.pid ?? null;
+    r.spawnedAt = Date.now();
+    this.emitStatus();
+
+    const startTimer = setTimeout(() => {
+      if (r.child !== child || r.state !== 'starting') return;
+      r.startFailure = `did not report ready within ${Math.round(this.startTimeoutMs / 1000)} s`;
+      if (child.pid) signalTree(child.pid, 'SIGKILL');
+    }, this.startTimeoutMs);
+
+    const out = new LineSplitter((line) => {
+      this.addOutput(r, line);
+      if (r.child === child && r.state === 'starting') {
+        const ready = parseReadyLine(line);
+        if (ready) {
+          clearTimeout(startTimer);
+          r.state = 'running';
+          r.readyAt = Date.now();
+          r.ports = ready.ports;
+          r.lastError = null;
+          this.emitStatus();
+          this.settleStart(r, null);
+        }
+      }
+    });
+    const err = new LineSplitter((line) => {
+      this.addOutput(r, line);
+      if (r.child === child && r.stderrHead.length < STDERR_HEAD_LINES) r.stderrHead.push(line);
+    });
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    // A child that exits closes its end; writing to it then must not crash the supervisor.
+    child.stdin!.on('error', () => {});
+
+    let spawnError: string | null = null;
+    child.on('error', (e) => {
+      // ENOENT/EACCES: no 'exit' follows when the process never started.
+      spawnError = e.message;
+      if (child.pid === undefined) {
+        clearTimeout(startTimer);
+        this.onExit(r, child, null, null, spawnError);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(startTimer);
+      // stderr may still hold the reason: wait for the pipes to drain, but not for a
+      // grandchild that keeps them open.
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        out.flush();
+        err.flush();
+        this.onExit(r, child, code, signal, spawnError);
+      };
+      child.once('close', finish);
+      setTimeout(finish, 300).unref();
+    });
+  }
+
+  private onExit(
+    r: ServiceRecord,
+    child: ChildProcess | null,
+    code: number | null,
+    signal: string | null,
+    spawnError: string | null,
+  ): void {
+    if (child && r.child !== child) return;
+    if (r.killTimer) clearTimeout(r.killTimer);
+    r.killTimer = null;
+    // Whatever the leader left behind in its group goes with it.
+    if (r.pid !== null) signalTree(r.pid, 'SIGKILL');
+    const wasStarting = r.state === 'starting';
+    const intentional = r.state === 'stopping';
+    const ranMs = r.readyAt !== null ? Date.now() - r.readyAt : 0;
+    r.child = null;
+    r.pid = null;
+    r.spawnedAt = null;
+    r.ports = [];
+    const reason = spawnError ?? r.startFailure ?? exitReason(r.name, r.stderrHead, code, signal);
+    r.lastExit = { code, signal, at: new Date().toISOString(), reason: intentional ? 'stopped' : reason };
+
+    if (intentional) {
+      r.state = 'stopped';
+      this.settleStart(r, new Error(`${r.name} was stopped before it was ready`));
+    } else {
+      r.lastError = reason;
+      r.failures = ranMs >= this.backoff.resetAfterMs ? 1 : r.failures + 1;
+      r.state = wasStarting ? 'crashed' : 'backoff';
+      if (this.restartOnCrash && !this.closed) {
+        const delay = backoffDelay(this.backoff, r.failures);
+        r.nextRestartAt = Date.now() + delay;
+        r.restartTimer = setTimeout(() => {
+          r.restartTimer = null;
+          r.nextRestartAt = null;
+          if (this.closed || r.child) return;
+          r.restarts++;
+          this.spawnChild(r);
+        }, delay);
+      }
+      if (wasStarting) this.settleStart(r, new Error(reason));
+    }
+    const waiters = r.exitWaiters;
+    r.exitWaiters = [];
+    for (const w of waiters) w();
+    this.emitStatus();
+  }
+}
