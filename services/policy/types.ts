@@ -68,3 +68,26 @@ export type Route =
   | { kind: 'smarthost'; host: string; port: number }
   | { kind: 'mx'; domain: string }
   | { kind: 'local' };
+
+// ---------------------------------------------------------------------------------------
+// The policy tester (`sekisho explain`, SPEC 9 and 11). Declared here, where the engine that
+// answers it lives; services/control/api.ts re-exports them for the UI.
+
+export interface ExplainRequest {
+  /** Client IP address. */
+  client: string;
+  helo?: string;
+  /** "As if authenticated as this account"; empty or absent = not authenticated. */
+  auth?: string;
+  /** Envelope sender: `''` or `<>` = null sender, `#blank` = `MAIL FROM:` with an empty argument. */
+  from: string;
+  to: string[];
+}
+
+export interface ExplainResult {
+  connect: { accept: boolean; reply?: string; rule?: string; reason: string };
+  mailFrom: { accept: boolean; reply?: string; rule?: string; reason: string };
+  recipients: Array<{ address: string; accept: boolean; reply?: string; rule?: string; reason: string; route?: string; trace: string[] }>;
+  /** The whole trace as text lines, as `sekisho explain` prints it. */
+  text: string[];
+}
