@@ -1,0 +1,123 @@
+// The results as one table: a row per figure, a column per target, then the ratios
+// Sekisho/Postfix and Sekisho/ceiling. Printed to the terminal and written to bench/latest.md.
+import type { BigResult, HeldResult, LatencyResult, ThroughputResult } from './scenarios.js';
+
+export interface TargetResults {
+  throughput4k?: ThroughputResult;
+  throughput100k?: ThroughputResult;
+  latency?: LatencyResult;
+  held?: HeldResult;
+  big?: BigResult;
+  /** Why this target has no figures (e.g. `sekisho serve` not available yet). */
+  skipped?: string;
+  notes?: string[];
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  quick: boolean;
+  machine: Record<string, string | number>;
+  params: Record<string, unknown>;
+  targets: Partial<Record<'ceiling' | 'postfix' | 'sekisho', TargetResults>>;
+}
+
+type Row = [label: string, pick: (t: TargetResults) => number | null | undefined, higherIsBetter: boolean];
+
+function sumMem(m: Record<string, { peakRssMb?: number; peakPssMb?: number }> | undefined, exclude: string[] = []): number | null {
+  if (!m) return null;
+  let s = 0;
+  for (const [k, v] of Object.entries(m)) if (!exclude.includes(k)) s += v.peakPssMb || v.peakRssMb || 0;
+  return Math.round(s * 10) / 10;
+}
+
+function rows(): Row[] {
+  return [
+    ['4 KB: accepted msg/s (smtp-source wall)', (t) => t.throughput4k?.acceptPerSec, true],
+    ['4 KB: end-to-end msg/s (sink count)', (t) => t.throughput4k?.e2ePerSec, true],
+    ['4 KB: peak memory, MB (PSS sum, sink excluded)', (t) => sumMem(t.throughput4k?.mem, ['sink']), false],
+    ['100 KB: accepted msg/s', (t) => t.throughput100k?.acceptPerSec, true],
+    ['100 KB: end-to-end msg/s', (t) => t.throughput100k?.e2ePerSec, true],
+    ['latency: accept p50 ms (`.` -> 250)', (t) => t.latency?.acceptP50Ms, false],
+    ['latency: accept p99 ms', (t) => t.latency?.acceptP99Ms, false],
+    ['latency: transaction p50 ms (connect -> 250)', (t) => t.latency?.transactionP50Ms, false],
+    ['latency: transaction p99 ms', (t) => t.latency?.transactionP99Ms, false],
+    ['held sessions (of requested)', (t) => t.held?.held, true],
+    ['held: memory with all held, MB (PSS sum, sink excl.)', (t) => heldTotal(t), false],
+    ['held: KB per session (PSS growth)', (t) => heldPer(t), false],
+    ['50 MB message: accept ms', (t) => t.big?.acceptMs, false],
+    ['50 MB message: end-to-end ms', (t) => t.big?.e2eMs, false],
+    ['50 MB message: RSS growth, MB (max of processes)', (t) => bigGrowth(t), false],
+  ];
+}
+
+function heldTotal(t: TargetResults): number | null {
+  if (!t.held) return null;
+  let s = 0;
+  for (const [k, v] of Object.entries(t.held.mem)) if (k !== 'sink' || Object.keys(t.held.mem).length === 1) s += v.heldPssMb;
+  return Math.round(s * 10) / 10;
+}
+
+function heldPer(t: TargetResults): number | null {
+  if (!t.held) return null;
+  let s = 0;
+  for (const [k, v] of Object.entries(t.held.mem)) if (k !== 'sink' || Object.keys(t.held.mem).length === 1) s += v.perSessionKb;
+  return s;
+}
+
+function bigGrowth(t: TargetResults): number | null {
+  if (!t.big) return null;
+  let m = 0;
+  for (const [k, v] of Object.entries(t.big.mem)) if (k !== 'sink' || Object.keys(t.big.mem).length === 1) m = Math.max(m, v.growthMb);
+  return m;
+}
+
+const fmt = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '—' : String(v));
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || !b ? '—' : (a / b).toFixed(2);
+
+export function table(r: BenchResults): string[][] {
+  const c = r.targets.ceiling ?? {};
+  const p = r.targets.postfix ?? {};
+  const s = r.targets.sekisho ?? {};
+  const out: string[][] = [['figure', 'ceiling (sink)', 'Postfix', 'Sekisho', 'Sekisho/Postfix', 'Sekisho/ceiling']];
+  for (const [label, pick] of rows()) {
+    out.push([label, fmt(pick(c)), fmt(pick(p)), fmt(pick(s)), ratio(pick(s), pick(p)), ratio(pick(s), pick(c))]);
+  }
+  return out;
+}
+
+export function textTable(r: BenchResults): string {
+  const t = table(r);
+  const w = t[0].map((_, i) => Math.max(...t.map((row) => row[i].length)));
+  return t.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(w[i]) : cell.padStart(w[i]))).join('  ')).join('\n');
+}
+
+export function markdown(r: BenchResults): string {
+  const t = table(r);
+  const lines = [
+    `# Benchmark: latest run`,
+    ``,
+    `Written by \`npm run bench\` (bench/run.ts) at ${r.finishedAt ?? r.startedAt}${r.quick ? ' (--quick run: small counts)' : ''}. ` +
+      `Method and discussion: docs/benchmarks.md.`,
+    ``,
+    `Machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
+    ``,
+    `| ${t[0].join(' | ')} |`,
+    `|${t[0].map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...t.slice(1).map((row) => `| ${row.join(' | ')} |`),
+    ``,
+    `Parameters: ${JSON.stringify(r.params)}`,
+    ``,
+  ];
+  for (const [name, tr] of Object.entries(r.targets)) {
+    if (tr?.skipped) lines.push(`- ${name}: skipped — ${tr.skipped}`);
+    for (const n of tr?.notes ?? []) lines.push(`- ${name}: ${n}`);
+    for (const [k, v] of Object.entries(tr ?? {})) {
+      const e = (v as { error?: string; firstError?: string })?.error ?? (v as { firstError?: string })?.firstError;
+      if (e) lines.push(`- ${name} ${k}: ${e}`);
+    }
+  }
+  lines.push('');
+  return lines.join('\n');
+}

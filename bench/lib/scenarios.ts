@@ -1,0 +1,202 @@
+// The benchmark scenarios, each run the same way against every target (the smtp-sink
+// ceiling, Postfix, Sekisho). A target is an SMTP port plus the sink behind it (for the
+// ceiling, the sink itself) plus the process groups whose memory we watch.
+import { run } from './procs.js';
+import type { Sink } from './sink.js';
+import { MemSampler, readMem } from './rss.js';
+import { holdSessions, latencyRun, makeMessage, percentile, sendOne } from './client.js';
+
+export const SMTP_SOURCE = '/usr/sbin/smtp-source';
+
+export interface Target {
+  name: 'ceiling' | 'postfix' | 'sekisho';
+  /** The port the load goes to. */
+  port: number;
+  sink: Sink;
+  /** Process groups to measure, re-resolved at every sample. */
+  memGroups: Record<string, () => number[]>;
+  /** Messages the sink must have received before the next scenario starts. */
+  expectedAtSink: number;
+}
+
+export interface MemPeak {
+  peakRssMb: number;
+  /** Sum of proportional set sizes: the honest total for a many-process server. */
+  peakPssMb: number;
+  processes: number;
+}
+
+const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
+
+function peaks(s: MemSampler): Record<string, MemPeak> {
+  const out: Record<string, MemPeak> = {};
+  for (const [k, v] of s.stop()) out[k] = { peakRssMb: mb(v.rssKb), peakPssMb: mb(v.pssKb), processes: v.processes };
+  return out;
+}
+
+function snapshot(groups: Record<string, () => number[]>): Record<string, { rssKb: number; pssKb: number }> {
+  const out: Record<string, { rssKb: number; pssKb: number }> = {};
+  for (const [k, pids] of Object.entries(groups)) {
+    let rssKb = 0;
+    let pssKb = 0;
+    for (const pid of pids()) {
+      const m = readMem(pid);
+      if (m) {
+        rssKb += m.rssKb;
+        pssKb += m.pssKb;
+      }
+    }
+    out[k] = { rssKb, pssKb };
+  }
+  return out;
+}
+
+export interface ThroughputResult {
+  messages: number;
+  payloadBytes: number;
+  sessions: number;
+  /** smtp-source's wall time: every message answered 250 by the target. */
+  acceptWallMs: number;
+  acceptPerSec: number;
+  /** From the start until the sink counted every message (= accept for the ceiling). */
+  e2eWallMs: number | null;
+  e2ePerSec: number | null;
+  error?: string;
+  mem: Record<string, MemPeak>;
+}
+
+/** smtp-source load: one new connection per message (`-d` not given), as MX traffic arrives. */
+export async function throughput(
+  t: Target,
+  o: { messages: number; payloadBytes: number; sessions: number; timeoutMs: number },
+): Promise<ThroughputResult> {
+  const sampler = new MemSampler(t.memGroups, 250).start();
+  const args = ['-c', '-s', String(o.sessions), '-m', String(o.messages), '-l', String(o.payloadBytes)];
+  args.push('-f', 'a@ext.jp', '-t', 'x@test.jp', '-M', 'bench.ext.jp', `127.0.0.1:${t.port}`);
+  const target = t.expectedAtSink + o.messages;
+  const t0 = performance.now();
+  const r = await run(SMTP_SOURCE, args, { timeoutMs: o.timeoutMs });
+  const acceptWallMs = r.ms;
+  const sent = Number(/(\d+)\s*$/.exec(r.stdout.replace(/\r/g, '\n').trim())?.[1] ?? 0);
+  let error: string | undefined;
+  if (r.code !== 0 || sent < o.messages) {
+    error = `smtp-source ${r.signal ? `killed after ${o.timeoutMs} ms` : `exit ${r.code}`}, ${sent}/${o.messages} sent: ${r.stderr.trim().slice(0, 300)}`;
+  }
+  const tEnd = await t.sink.waitForMessages(t.expectedAtSink + sent, o.timeoutMs);
+  t.expectedAtSink = t.sink.messages;
+  if (tEnd === null) error = (error ? error + '; ' : '') + `sink got ${t.sink.messages}/${target} in time`;
+  return {
+    messages: sent,
+    payloadBytes: o.payloadBytes,
+    sessions: o.sessions,
+    acceptWallMs: Math.round(acceptWallMs),
+    acceptPerSec: Math.round((sent / acceptWallMs) * 1000),
+    e2eWallMs: tEnd === null ? null : Math.round(tEnd - t0),
+    e2ePerSec: tEnd === null ? null : Math.round((sent / (tEnd - t0)) * 1000),
+    error,
+    mem: peaks(sampler),
+  };
+}
+
+export interface LatencyResult {
+  messages: number;
+  sessions: number;
+  payloadBytes: number;
+  /** `.` sent -> 250: the time the server takes to make the message durable and say so. */
+  acceptP50Ms: number;
+  acceptP99Ms: number;
+  acceptMaxMs: number;
+  /** connect -> 250 after `.`: the whole transaction as the sending MTA sees it. */
+  transactionP50Ms: number;
+  transactionP99Ms: number;
+  perSec: number;
+  errors: number;
+  firstError?: string;
+}
+
+export async function latency(
+  t: Target,
+  o: { messages: number; sessions: number; payloadBytes: number; timeoutMs: number },
+): Promise<LatencyResult> {
+  const r = await latencyRun(t.port, { ...o, bytes: o.payloadBytes });
+  await t.sink.waitForMessages(t.expectedAtSink + r.ok.length, o.timeoutMs);
+  t.expectedAtSink = t.sink.messages;
+  const acc = r.ok.map((x) => x.acceptMs).sort((a, b) => a - b);
+  const tot = r.ok.map((x) => x.totalMs).sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    messages: r.ok.length,
+    sessions: o.sessions,
+    payloadBytes: o.payloadBytes,
+    acceptP50Ms: round(percentile(acc, 50)),
+    acceptP99Ms: round(percentile(acc, 99)),
+    acceptMaxMs: round(acc[acc.length - 1] ?? NaN),
+    transactionP50Ms: round(percentile(tot, 50)),
+    transactionP99Ms: round(percentile(tot, 99)),
+    perSec: Math.round((r.ok.length / r.wallMs) * 1000),
+    errors: r.errors.length,
+    firstError: r.errors[0],
+  };
+}
+
+export interface HeldResult {
+  requested: number;
+  held: number;
+  failed: number;
+  firstError?: string;
+  /** Per group: memory before, with every session held, and the growth per session. */
+  mem: Record<string, { beforeMb: number; heldMb: number; perSessionKb: number; heldPssMb: number; processes: number }>;
+}
+
+export async function held(t: Target, o: { count: number; settleMs: number }): Promise<HeldResult> {
+  const before = snapshot(t.memGroups);
+  const h = await holdSessions(t.port, o.count, { wave: 50, timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, o.settleMs));
+  const during = snapshot(t.memGroups);
+  const counts: Record<string, number> = {};
+  for (const [k, pids] of Object.entries(t.memGroups)) counts[k] = pids().length;
+  await Promise.all(h.conns.map((c) => c.quit()));
+  const mem: HeldResult['mem'] = {};
+  for (const k of Object.keys(during)) {
+    mem[k] = {
+      beforeMb: mb(before[k].rssKb),
+      heldMb: mb(during[k].rssKb),
+      heldPssMb: mb(during[k].pssKb),
+      // PSS growth per session: fair to both one-process and process-per-session servers.
+      perSessionKb: h.conns.length ? Math.round((during[k].pssKb - before[k].pssKb) / h.conns.length) : 0,
+      processes: counts[k],
+    };
+  }
+  return { requested: o.count, held: h.conns.length, failed: h.failed, firstError: h.firstError || undefined, mem };
+}
+
+export interface BigResult {
+  bytes: number;
+  acceptMs: number | null;
+  e2eMs: number | null;
+  error?: string;
+  /** Peak RSS during the transfer minus RSS before, per group. */
+  mem: Record<string, { beforeMb: number; peakMb: number; growthMb: number }>;
+}
+
+export async function bigMessage(t: Target, o: { bytes: number; timeoutMs: number }): Promise<BigResult> {
+  const body = makeMessage(o.bytes);
+  const before = snapshot(t.memGroups);
+  const sampler = new MemSampler(t.memGroups, 50).start();
+  const t0 = performance.now();
+  let acceptMs: number | null = null;
+  let error: string | undefined;
+  try {
+    acceptMs = Math.round((await sendOne(t.port, body, { timeoutMs: o.timeoutMs })).totalMs);
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  const tEnd = acceptMs === null ? null : await t.sink.waitForMessages(t.expectedAtSink + 1, o.timeoutMs);
+  t.expectedAtSink = t.sink.messages;
+  const p = sampler.stop();
+  const mem: BigResult['mem'] = {};
+  for (const [k, v] of p) {
+    mem[k] = { beforeMb: mb(before[k].rssKb), peakMb: mb(v.rssKb), growthMb: mb(v.rssKb - before[k].rssKb) };
+  }
+  return { bytes: body.length, acceptMs, e2eMs: tEnd === null ? null : Math.round(tEnd - t0), error, mem };
+}
