@@ -5,3 +5,5 @@ export { evaluateConnect, evaluateMailFrom, isTrusted, relayPermission, describe
 export { evaluateRcpt } from './recipients.js';
 export { lookupRoute, parseSmarthost, formatHostPort } from './route.js';
 export { formatReply, replies } from './replies.js';
+export { configWarnings } from './warnings.js';
+export { explain, senderArgFrom, type ExplainOptions } from './explain.js';

@@ -1,0 +1,131 @@
+// The policy tester (SPEC 9 `sekisho explain`, SPEC 11 "Policy tester"): one imaginary SMTP
+// session run through the same functions the receiver calls, reported line by line with the
+// file:line that decided each step.
+import type { ConfigSnapshot } from '../config/types.js';
+import { formatRef } from '../config/types.js';
+import { parseAddress } from './address.js';
+import { evaluateConnect, evaluateMailFrom } from './effect.js';
+import { formatIp, parseIp } from './ip.js';
+import { evaluateRcpt } from './recipients.js';
+import { formatReply } from './replies.js';
+import { lookupRoute } from './route.js';
+import type { Decision, ExplainRequest, ExplainResult, PolicySession, RecipientTarget, SenderArg } from './types.js';
+
+export interface ExplainOptions {
+  /** The time to decide at (usetime.dat); default now. */
+  now?: Date;
+  /** The client's forward-confirmed reverse-DNS name, for domain patterns; default none. */
+  clientHostname?: string;
+  /** Add every look-up (the trace) under each line of `text`. */
+  verbose?: boolean;
+}
+
+/** `''` and `<>`: the null sender; `#blank`: `MAIL FROM:` with an empty argument. */
+export function senderArgFrom(from: string): SenderArg {
+  const f = from.trim();
+  if (f === '' || f === '<>') return { kind: 'null' };
+  if (f.toLowerCase() === '#blank') return { kind: 'blank' };
+  return { kind: 'address', address: f.replace(/^<(.*)>$/, '$1') };
+}
+
+function senderText(s: SenderArg): string {
+  if (s.kind === 'null') return 'MAIL FROM:<>';
+  if (s.kind === 'blank') return 'MAIL FROM: (blank)';
+  return `MAIL FROM:<${s.address}>`;
+}
+
+function summary(d: Decision) {
+  return {
+    accept: d.accept,
+    ...(d.reply ? { reply: formatReply(d.reply) } : {}),
+    ...(d.rule ? { rule: formatRef(d.rule) } : {}),
+    reason: d.reason,
+  };
+}
+
+function routeOf(snap: ConfigSnapshot, t: RecipientTarget): string {
+  if (t.kind === 'local') return `local delivery ${t.address} -> inbox/${t.user}/`;
+  const domain = parseAddress(t.address).domain;
+  return lookupRoute(snap, domain).trace.join('; ');
+}
+
+export function explain(snap: ConfigSnapshot, req: ExplainRequest, opts: ExplainOptions = {}): ExplainResult {
+  const text: string[] = [];
+  const detail = (trace: string[]) => {
+    if (opts.verbose) for (const t of trace) text.push(`    ${t}`);
+  };
+  const ip = parseIp(req.client);
+  const clientIp = ip ? formatIp(ip) : req.client.trim();
+
+  // `--auth USER` is "as if authenticated as USER": only possible for an existing account
+  // while AUTH is enabled, so anything else is reported and treated as not authenticated.
+  let authUser = '';
+  const wanted = (req.auth ?? '').trim().toLowerCase();
+  const authNote: string[] = [];
+  if (wanted) {
+    if (!snap.settings.auth.enabled) authNote.push(`AUTH ${wanted}: auth.enabled is off; treated as not authenticated`);
+    else if (!snap.accounts.has(wanted)) authNote.push(`AUTH ${wanted}: no such account (inbox/${wanted}/); treated as not authenticated`);
+    else if (!snap.accounts.get(wanted)!.password) authNote.push(`AUTH ${wanted}: the account has no apop.dat password, so it cannot authenticate; treated as not authenticated`);
+    else {
+      authUser = wanted;
+      authNote.push(`AUTH ${wanted}: as if authenticated`);
+    }
+  }
+  const session: PolicySession = {
+    clientIp,
+    clientHostname: (opts.clientHostname ?? '').toLowerCase(),
+    helo: req.helo ?? '',
+    authUser,
+    now: opts.now ?? new Date(),
+  };
+
+  const notReached = (why: string) => ({ accept: false, reason: `not reached: ${why}` });
+  const connect = evaluateConnect(snap, session);
+  const name = session.clientHostname ? ` (${session.clientHostname})` : '';
+  if (!connect.accept) {
+    text.push(`connect ${clientIp}${name}: refused ${formatReply(connect.reply!)} (${connect.reason})`);
+    detail(connect.trace);
+    text.push('the connection is closed: MAIL FROM and RCPT TO are not reached');
+    return {
+      connect: summary(connect),
+      mailFrom: notReached('connection refused'),
+      recipients: req.to.map((address) => ({ address, ...notReached('connection refused'), trace: [] })),
+      text,
+    };
+  }
+  text.push(`connect ${clientIp}${name}: accepted (${connect.reason})`);
+  detail(connect.trace);
+  text.push(...authNote);
+
+  const sender = senderArgFrom(req.from);
+  const mail = evaluateMailFrom(snap, session, sender);
+  if (!mail.accept) {
+    text.push(`${senderText(sender)}: refused ${formatReply(mail.reply!)} (${mail.reason})`);
+    detail(mail.trace);
+    return {
+      connect: summary(connect),
+      mailFrom: summary(mail),
+      recipients: req.to.map((address) => ({ address, ...notReached('MAIL FROM refused'), trace: [] })),
+      text,
+    };
+  }
+  text.push(`${senderText(sender)}: accepted, ${mail.reason}`);
+  detail(mail.trace);
+
+  const recipients: ExplainResult['recipients'] = [];
+  for (const to of req.to) {
+    const d = evaluateRcpt(snap, session, mail.standing, sender, to);
+    const shown = `RCPT TO:<${to.trim().replace(/^<(.*)>$/, '$1')}>`;
+    if (!d.accept) {
+      text.push(`${shown}: refused ${formatReply(d.reply!)} (${d.reason})`);
+      detail(d.trace);
+      recipients.push({ address: to, ...summary(d), trace: d.trace });
+      continue;
+    }
+    const route = d.targets.map((t) => routeOf(snap, t)).join('; ');
+    text.push(`${shown}: accepted -> ${d.reason}; ${route}`);
+    detail(d.trace);
+    recipients.push({ address: to, ...summary(d), route, trace: [...d.trace, route] });
+  }
+  return { connect: summary(connect), mailFrom: summary(mail), recipients, text };
+}
