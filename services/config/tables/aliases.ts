@@ -1,0 +1,66 @@
+// aliases.dat (SPEC 5): `alias -> target[, target...]`; `*` as both local parts passes the
+// original local part through.
+import type { AliasRule, MailboxPattern } from '../types.js';
+import { checkMailbox, error, fields, hasSpace } from './common.js';
+import type { LineResult } from './line.js';
+
+const FILE = 'aliases.dat';
+
+export function parseAliasLine(raw: string, line: number): LineResult<AliasRule> {
+  const arrow = raw.indexOf('->');
+  if (arrow < 0) {
+    return { error: error(FILE, line, raw.search(/[^ \t\u3000]/) + 1, 'alias.missing-arrow', 'an alias line is "alias -> address[, address...]" and this one has no "->"') };
+  }
+  const second = raw.indexOf('->', arrow + 2);
+  if (second >= 0) {
+    return { error: error(FILE, line, second + 1, 'alias.extra-arrow', 'a line has one "->"; list several targets separated by commas') };
+  }
+  const [left] = fields(raw.slice(0, arrow), '\u0000');
+  const a = mailbox(left.text, left.col, line, 'alias');
+  if ('error' in a) return a;
+
+  const targets: MailboxPattern[] = [];
+  const right = raw.slice(arrow + 2);
+  if (right.trim() === '') {
+    return { error: error(FILE, line, arrow + 3, 'alias.missing-target', 'no address after "->"') };
+  }
+  for (const f of fields(right, ',', arrow + 3)) {
+    if (f.text === '') return { error: error(FILE, line, f.col, 'alias.bad-address', 'empty address in the target list (two commas in a row?)') };
+    const t = mailbox(f.text, f.col, line, 'target');
+    if ('error' in t) return t;
+    // `*@a -> x@b` would send a whole domain to one box and `x@a -> *@b` has no local part to
+    // pass through: both are almost always a typo for the pass-through form.
+    if ((a.mailbox.local === '*') !== (t.mailbox.local === '*')) {
+      return {
+        error: error(
+          FILE,
+          line,
+          f.col,
+          'alias.wildcard-mismatch',
+          a.mailbox.local === '*'
+            ? `a wildcard alias (*@${a.mailbox.domain}) needs wildcard targets (*@domain): the original local part is passed through`
+            : `the target *@${t.mailbox.domain} needs a wildcard alias on the left (*@domain)`,
+        ),
+      };
+    }
+    targets.push(t.mailbox);
+  }
+  return { rule: { alias: a.mailbox, targets, ref: { file: FILE, line } } };
+}
+
+function mailbox(
+  text: string,
+  col: number,
+  line: number,
+  what: 'alias' | 'target',
+): { mailbox: MailboxPattern } | { error: ReturnType<typeof error> } {
+  if (text === '') return { error: error(FILE, line, col, 'alias.bad-address', `the ${what} address is empty`) };
+  const sp = hasSpace(text);
+  if (sp >= 0) {
+    return { error: error(FILE, line, col + sp, 'alias.bad-address', `"${text}" contains a space: separate target addresses with commas`) };
+  }
+  const unbracketed = /^<.*>$/.test(text) ? text.slice(1, -1) : text;
+  const m = checkMailbox(unbracketed, unbracketed === text ? col : col + 1);
+  if ('why' in m) return { error: error(FILE, line, m.col, 'alias.bad-address', m.why) };
+  return { mailbox: { local: m.local, domain: m.domain } };
+}
