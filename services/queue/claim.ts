@@ -1,0 +1,36 @@
+// Claims (SPEC 8): two delivery runners — two processes, or two workers of one — never hold
+// the same message. A claim is `incoming/<ID>.lock`, created atomically and holding
+// `pid hostname time nonce`; a claim whose process is dead is stale and is taken over
+// (see lockfile.ts for why two runners cannot both take it over).
+import { access } from 'node:fs/promises';
+import type { QueueId } from './types.js';
+import { controlPath, lockPath } from './paths.js';
+import { inspectLock, tryLock } from './lockfile.js';
+
+export interface Claim {
+  readonly id: QueueId;
+  /** Give the message back (after the attempt, or after removeMessage). Idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * Claim a queued message for delivery: null when another live runner holds it, or when the
+ * message is no longer queued (delivered and removed by another runner just before).
+ */
+export async function claimMessage(workdir: string, id: QueueId): Promise<Claim | null> {
+  const held = await tryLock(lockPath(workdir, id));
+  if (!held) return null;
+  try {
+    await access(controlPath(workdir, id));
+  } catch {
+    await held.release();
+    return null;
+  }
+  return { id, release: () => held.release() };
+}
+
+/** Whether a live runner holds the message (for the queue view: "being delivered"). */
+export async function isClaimed(workdir: string, id: QueueId): Promise<boolean> {
+  const l = await inspectLock(lockPath(workdir, id));
+  return l !== null && l.alive;
+}

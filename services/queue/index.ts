@@ -1,0 +1,21 @@
+// The queue folder (SPEC 8), in one import for receiver, delivery and control.
+export type { ControlRecord, QueueId, RecipientState, RecipientStatus } from './types.js';
+export { IdAllocator, type IdAllocatorOptions } from './ids.js';
+export { QueueWriter, type PendingMessage, type NewControlRecord, type QueueWriterOptions } from './writer.js';
+export {
+  QUEUE_FORMAT,
+  QueueFormatError,
+  readControl,
+  writeControl,
+  listQueue,
+  listQueueIds,
+  scanQueue,
+  removeMessage,
+  validateControlRecord,
+  serializeControl,
+  type QueueProblem,
+} from './store.js';
+export { messagePath, controlPath, lockPath, incomingDir, isQueueId, formatQueueId, parseQueueId } from './paths.js';
+export { claimMessage, isClaimed, type Claim } from './claim.js';
+export { watchQueue, type QueueWatcher, type WatchQueueOptions } from './watch.js';
+export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js';

@@ -1,0 +1,211 @@
+// Cross-process lock files: the ID counter's lock and the per-message claims.
+//
+// A lock is a file created atomically with its content (`pid hostname time nonce`): the content
+// is written to a private temporary file which is then hard-linked to the lock name; link(2)
+// fails with EEXIST when the name exists, so exactly one process creates it, and nobody ever
+// sees a half-written lock. A lock whose process is dead is stale and may be broken:
+// breakers are serialized by a second lock (`<lock>.break`), and a breaker removes the stale
+// lock only if it still holds the very content (nonce) it found stale, so two breakers can never
+// both take one lock, and a fresh lock is never removed by mistake.
+import { link, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+const HOST = hostname();
+
+/** Lock paths held by this process (a lock carrying our own pid but not in here is from an
+ *  earlier process that had the same pid, as happens in containers where pids restart at 1). */
+const heldHere = new Set<string>();
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  time: string;
+  raw: string;
+}
+
+function newContent(): string {
+  return `${process.pid} ${HOST} ${new Date().toISOString()} ${randomBytes(6).toString('hex')}\n`;
+}
+
+export function parseLock(raw: string): LockInfo | null {
+  const [pid, host, time] = raw.trim().split(/\s+/);
+  const n = Number(pid);
+  if (!Number.isInteger(n) || n <= 0 || !host) return null;
+  return { pid: n, host, time: time ?? '', raw };
+}
+
+/** Whether the process named by a lock may still be running. */
+export function holderAlive(info: LockInfo, path: string): boolean {
+  // Another machine's process cannot be checked from here: assume it lives.
+  if (info.host !== HOST) return true;
+  if (info.pid === process.pid) return heldHere.has(path);
+  try {
+    process.kill(info.pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+async function readRaw(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function unlinkQuiet(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** Create `path` holding `content`, atomically; false when it already exists. */
+async function createWithContent(path: string, content: string): Promise<boolean> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  await writeFile(tmp, content, { flag: 'wx' });
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    // A file system without hard links (FAT, some shares): O_EXCL create; a reader may then
+    // briefly see an empty lock, which readers treat as alive (see isStale).
+    try {
+      await writeFile(path, content, { flag: 'wx' });
+      return true;
+    } catch (err2) {
+      if ((err2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err2;
+    }
+  } finally {
+    await unlinkQuiet(tmp);
+  }
+}
+
+/** A lock is stale when its process is dead, or (unreadable content) when it is old. */
+async function isStale(path: string, raw: string): Promise<boolean> {
+  const info = parseLock(raw);
+  if (info) return !holderAlive(info, path);
+  try {
+    const st = await stat(path);
+    return Date.now() - st.mtimeMs > 10_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Remove `path` only if it still holds `raw`: rename it away (atomic, one winner), check the
+ * content, and put it back with link (which never overwrites) if it was not the one we meant.
+ */
+async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
+  const grave = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.gone`;
+  try {
+    await rename(path, grave);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const moved = await readRaw(grave);
+  if (moved === raw) {
+    await unlinkQuiet(grave);
+    return true;
+  }
+  try {
+    await link(grave, path);
+  } catch {
+    // The name was taken again meanwhile: the newer lock wins.
+  }
+  await unlinkQuiet(grave);
+  return false;
+}
+
+/** Remove a stale lock, serialized with every other breaker through `<path>.break`. */
+async function breakStale(path: string, staleRaw: string): Promise<void> {
+  const breaker = `${path}.break`;
+  const mine = newContent();
+  if (!(await createWithContent(breaker, mine))) {
+    // Another process is breaking it right now, or died doing so (a breaker holds the file for
+    // a few system calls only, so a dead one older than two seconds is safe to clear).
+    const raw = await readRaw(breaker);
+    if (raw === null) return;
+    const st = await stat(breaker).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > 2_000 && (await isStale(breaker, raw))) await removeIfUnchanged(breaker, raw);
+    return;
+  }
+  try {
+    // While we hold the breaker nobody else may remove the lock, and nobody can create one
+    // while it exists: if it still has the stale content, it is safe to unlink.
+    if ((await readRaw(path)) === staleRaw) await unlinkQuiet(path);
+  } finally {
+    if ((await readRaw(breaker)) === mine) await unlinkQuiet(breaker);
+  }
+}
+
+export class HeldLock {
+  private released = false;
+  constructor(
+    readonly path: string,
+    private readonly content: string,
+  ) {}
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    heldHere.delete(this.path);
+    // Only ever remove our own lock (a lock is never broken while we live, but be sure).
+    if ((await readRaw(this.path)) === this.content) await unlinkQuiet(this.path);
+  }
+}
+
+/** Take the lock, breaking it if its holder is dead; null when a live process holds it. */
+export async function tryLock(path: string): Promise<HeldLock | null> {
+  if (heldHere.has(path)) return null;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const content = newContent();
+    if (await createWithContent(path, content)) {
+      heldHere.add(path);
+      return new HeldLock(path, content);
+    }
+    const raw = await readRaw(path);
+    if (raw === null) continue; // released meanwhile: try again
+    if (!(await isStale(path, raw))) return null;
+    await breakStale(path, raw);
+  }
+  return null;
+}
+
+/** Wait for the lock (bounded): used for short critical sections such as the ID counter. */
+export async function lock(path: string, timeoutMs = 10_000): Promise<HeldLock> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    const held = await tryLock(path);
+    if (held) return held;
+    if (Date.now() > deadline) throw new Error(`cannot take the lock ${path}: held by another process (${(await readRaw(path))?.trim() ?? 'gone'})`);
+    await new Promise((r) => setTimeout(r, Math.min(2 + i * 2, 25) + Math.random() * 5));
+  }
+}
+
+/** Inspect a lock without taking it: null when absent, else who holds it and whether they live. */
+export async function inspectLock(path: string): Promise<{ info: LockInfo | null; alive: boolean } | null> {
+  const raw = await readRaw(path);
+  if (raw === null) return null;
+  return { info: parseLock(raw), alive: !(await isStale(path, raw)) };
+}
+
+/** Remove a lock whose holder is dead (the sweep); true when removed. */
+export async function removeStaleLock(path: string): Promise<boolean> {
+  const raw = await readRaw(path);
+  if (raw === null || !(await isStale(path, raw))) return false;
+  await breakStale(path, raw);
+  return (await readRaw(path)) !== raw;
+}
