@@ -1,0 +1,321 @@
+// One delivery attempt of one queued message (SPEC 8): group the pending recipients by next
+// hop, one SMTP transaction per hop (falling back to the next hop of the route on no answer
+// or 4xx), local copies, then the retry policy, the bounce, and the control file or removal.
+// The caller holds the message's claim.
+import { createReadStream } from 'node:fs';
+import type { ConfigSnapshot } from '../config/types.js';
+import type { ControlRecord, RecipientState } from '../queue/types.js';
+import type { Route } from '../policy/types.js';
+import { lookupRoute } from '../policy/route.js';
+import { messagePath, removeMessage, writeControl } from '../queue/store.js';
+import type { QueueWriter } from '../queue/writer.js';
+import { workPaths } from '../config/paths.js';
+import { applyOutcome, failureNote, nextAttemptAt, type AttemptOutcome } from './retry.js';
+import { planRoute, type PlanContext } from './hops.js';
+import { HopError, type ClientOptions, type RecipientResult } from './smtp-client.js';
+import type { HopPool } from './pool.js';
+import { deliverLocal, LocalError } from './local.js';
+import { writeBounce, type FailedRecipient } from './bounce.js';
+import { attemptLogId, bounceLogId } from './log-ids.js';
+import type { MxResolver } from './dns.js';
+
+export interface AttemptContext {
+  workdir: string;
+  snap: ConfigSnapshot;
+  resolver: MxResolver;
+  pool: HopPool;
+  own: Set<string>;
+  writer: QueueWriter;
+  /** Sender log (SPEC 10): `[time] [B0000000186-R0001] text`. */
+  log: (id: string, text: string) => void;
+  debug: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface AttemptSummary {
+  /** The record after the attempt; null when the message was removed (all final). */
+  record: ControlRecord | null;
+  delivered: number;
+  failed: number;
+  pending: number;
+  bounceId?: string;
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at >= 0 ? address.slice(at + 1).toLowerCase() : '';
+}
+
+function localPartOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return (at >= 0 ? address.slice(0, at) : address).toLowerCase();
+}
+
+function routeText(route: Route): string {
+  switch (route.kind) {
+    case 'gateway':
+      return route.hops.map((h) => `${h.rule.file}:${h.rule.line} ${h.host}:${h.port}`).join(', ');
+    case 'smarthost':
+      return `smarthost ${route.host}:${route.port}`;
+    case 'mx':
+      return `mx ${route.domain}`;
+    case 'local':
+      return 'local';
+  }
+}
+
+/** The route a remote recipient takes. With forwardAll off, an address of a local domain
+ * that names a local account (a bounce to a local sender, say) is copied into its inbox;
+ * everything else follows gateway.dat, the smarthost or MX (policy lookupRoute). */
+function routeFor(snap: ConfigSnapshot, domain: string, address: string): Route {
+  if (!snap.settings.delivery.forwardAll && snap.domains.some((d) => d.domain.toLowerCase() === domain)) {
+    if (snap.accounts.has(localPartOf(address))) return { kind: 'local' };
+  }
+  return lookupRoute(snap, domain).route;
+}
+
+export function clientOptions(snap: ConfigSnapshot, route: Route): ClientOptions {
+  const d = snap.settings.delivery;
+  const opts: ClientOptions = {
+    helo: snap.settings.hostname,
+    connectTimeoutMs: d.connectTimeoutSec * 1000,
+    replyTimeoutMs: d.replyTimeoutSec * 1000,
+  };
+  // RFC 4954: AUTH only to the smarthost, never to an MX or a gateway.dat hop.
+  if (route.kind === 'smarthost' && d.smarthostUser) opts.auth = { user: d.smarthostUser, pass: d.smarthostPassword };
+  return opts;
+}
+
+interface Group {
+  key: string;
+  domain: string;
+  route: Route;
+  recipients: RecipientState[];
+}
+
+export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord): Promise<AttemptSummary> {
+  const now = ctx.now ?? (() => new Date());
+  const snap = ctx.snap;
+  const policy = snap.settings.delivery;
+  const logId = attemptLogId(record.id, record.retries);
+  const log = (text: string) => ctx.log(logId, text);
+  const msgPath = messagePath(ctx.workdir, record.id);
+  const outcomes = new Map<RecipientState, AttemptOutcome>();
+
+  log(`attempt ${record.retries + 1} from=<${record.from}> size=${record.size}`);
+
+  // --- local recipients (forwardAll off, decided by the receiver) and grouping by route
+  const groups = new Map<string, Group>();
+  const locals: Array<{ r: RecipientState; user: string }> = [];
+  for (const r of record.recipients) {
+    if (r.status !== 'pending') continue;
+    if (r.kind === 'local' && r.user) {
+      locals.push({ r, user: r.user });
+      continue;
+    }
+    const domain = domainOf(r.address);
+    const route = routeFor(snap, domain, r.address);
+    if (route.kind === 'local') {
+      // A bounce to a local sender, or an alias target in a local domain: deliver into the
+      // account's inbox when it has one.
+      const user = localPartOf(r.address);
+      if (snap.accounts.has(user)) locals.push({ r, user });
+      else outcomes.set(r, { kind: 'fatal', reply: `550 5.1.1 <${r.address}>: no such local mailbox`, host: '' });
+      continue;
+    }
+    const key = JSON.stringify(route);
+    const g = groups.get(key) ?? { key, domain, route, recipients: [] };
+    g.recipients.push(r);
+    groups.set(key, g);
+  }
+
+  for (const { r, user } of locals) {
+    try {
+      const res = await deliverLocal(workPaths(ctx.workdir).inbox, user, record.id, msgPath);
+      const text = res === 'delivered' ? `local copy to inbox/${user}/${record.id}.MSG` : `already in inbox/${user}/${record.id}.MSG`;
+      ctx.debug(`local ${r.address} -> inbox/${user}/${record.id}.MSG${res === 'delivered' ? '' : ' (already there)'}`);
+      outcomes.set(r, { kind: 'delivered', reply: `250 ${text}`, host: '' });
+    } catch (err) {
+      const e = err instanceof LocalError ? err : new LocalError(`451 4.3.0 ${(err as Error).message}`, 'temp');
+      outcomes.set(r, { kind: e.kind, reply: e.reply, host: '' });
+    }
+  }
+
+  // --- one transaction per next hop
+  const planCtx: PlanContext = {
+    resolver: ctx.resolver,
+    outboundPort: policy.outboundPort,
+    own: ctx.own,
+    receiverPorts: [...snap.settings.receiver.ports, ...snap.settings.receiver.implicitTlsPorts],
+  };
+  for (const g of groups.values()) {
+    const results = await deliverGroup(ctx, record, g, planCtx, msgPath, log);
+    for (const r of g.recipients) outcomes.set(r, results.get(r.address)!);
+  }
+
+  // --- retry policy, per recipient
+  const at = now();
+  const newlyFailed: FailedRecipient[] = [];
+  const recipients = record.recipients.map((r) => {
+    const o = outcomes.get(r);
+    if (!o) return r;
+    const next = applyOutcome(r, o, at, policy);
+    const status = next.status === 'pending' ? `deferred (${o.kind})` : next.status;
+    log(`<${r.address}> ${status}${o.host ? ` host=${o.host}` : ''}: ${o.reply}`);
+    if (next.status === 'failed') newlyFailed.push({ state: next, note: failureNote(o) });
+    if (next.status === 'pending') ctx.debug(`retry ${r.address} at ${nextAttemptAt(at, policy).toISOString()}: ${o.reply}`);
+    return next;
+  });
+  let updated: ControlRecord = { ...record, recipients };
+
+  // --- bounce, queued before the original may go (SPEC 8)
+  let bounceId: string | undefined;
+  if (newlyFailed.length) bounceId = await bounce(ctx, updated, newlyFailed, msgPath, at);
+
+  const counts = {
+    delivered: recipients.filter((r) => r.status === 'delivered').length,
+    failed: recipients.filter((r) => r.status === 'failed').length,
+    pending: recipients.filter((r) => r.status === 'pending').length,
+  };
+  if (counts.pending === 0) {
+    await removeMessage(ctx.workdir, record.id);
+    log(`done: ${counts.delivered} delivered, ${counts.failed} failed; removed from the queue`);
+    return { record: null, ...counts, bounceId };
+  }
+  updated = { ...updated, retries: record.retries + 1, nextAttemptAt: nextAttemptAt(at, policy).toISOString() };
+  await writeControl(ctx.workdir, updated);
+  log(`${counts.pending} pending, next attempt ${attemptLogId(record.id, updated.retries)} at ${updated.nextAttemptAt}`);
+  return { record: updated, ...counts, bounceId };
+}
+
+/** Try the route's hops in order until every recipient has a 2xx/5xx answer or no hop is left.
+ * A recipient answered 4xx (or not at all) moves on to the next hop (SPEC 4 fallback). */
+async function deliverGroup(
+  ctx: AttemptContext,
+  record: ControlRecord,
+  g: Group,
+  planCtx: PlanContext,
+  msgPath: string,
+  log: (text: string) => void,
+): Promise<Map<string, AttemptOutcome>> {
+  const out = new Map<string, AttemptOutcome>();
+  const plan = await planRoute(g.route, g.domain, planCtx);
+  for (const n of plan.notes) {
+    log(n);
+    ctx.debug(`route ${g.domain}: ${n}`);
+  }
+  if (plan.kind === 'fail') {
+    ctx.debug(`route ${g.domain} -> ${routeText(g.route)}: ${plan.outcome.reply}`);
+    for (const r of g.recipients) out.set(r.address, plan.outcome);
+    return out;
+  }
+  const opts = clientOptions(ctx.snap, g.route);
+  let remaining = g.recipients.map((r) => r.address);
+  for (const c of plan.candidates) {
+    if (remaining.length === 0) break;
+    ctx.debug(`route ${g.domain} -> ${c.label}`);
+    let results: RecipientResult[];
+    let host = '';
+    try {
+      const r = await transaction(ctx, c.target, opts, record, remaining, msgPath);
+      results = r.recipients;
+      host = r.hostLabel;
+    } catch (err) {
+      const e = err instanceof HopError ? err : new HopError('noanswer', (err as Error).message);
+      host = `${c.target.hostname}:${c.target.port}`;
+      results = remaining.map((a) => ({ address: a, kind: e.kind, reply: e.reply }));
+    }
+    const next: string[] = [];
+    for (const r of results) {
+      ctx.debug(`${host} ${r.address}: ${r.reply}`);
+      const kind = r.kind === 'ok' ? 'delivered' : r.kind;
+      out.set(r.address, { kind, reply: r.reply, host });
+      if (r.kind === 'temp' || r.kind === 'noanswer') next.push(r.address);
+    }
+    remaining = next;
+  }
+  return out;
+}
+
+async function transaction(
+  ctx: AttemptContext,
+  target: import('./smtp-client.js').HopTarget,
+  opts: ClientOptions,
+  record: ControlRecord,
+  recipients: string[],
+  msgPath: string,
+) {
+  const stream = () => createReadStream(msgPath);
+  let lease = await ctx.pool.acquire(target, opts);
+  let result = await lease.conn.send(record.from, recipients, record.size, stream);
+  // A pooled connection the server closed while idle fails at once with no reply at all:
+  // that says nothing about the hop, so try once more on a fresh connection.
+  if (lease.reused && result.recipients.every((r) => r.kind === 'noanswer')) {
+    lease.conn.close();
+    lease = { conn: await (await import('./smtp-client.js')).HopConnection.open(target, opts), reused: false, uses: 0 };
+    result = await lease.conn.send(record.from, recipients, record.size, stream);
+  }
+  ctx.pool.release(lease, opts, result.reusable);
+  return result;
+}
+
+/** Queue the bounce for the recipients that just failed (SPEC 8): to the envelope sender;
+ * for a failed bounce once to the postmaster; a failed double bounce, or a message whose
+ * sender is <>, is only logged. */
+async function bounce(
+  ctx: AttemptContext,
+  record: ControlRecord,
+  failed: FailedRecipient[],
+  msgPath: string,
+  at: Date,
+): Promise<string | undefined> {
+  const d = ctx.snap.settings.delivery;
+  const logId = bounceLogId(record.id, record.retries);
+  let to: string;
+  let origin: ControlRecord['origin'];
+  if (record.origin === 'double-bounce') {
+    ctx.log(logId, `double bounce could not be delivered: dropped (${failed.map((f) => f.state.address).join(', ')})`);
+    return undefined;
+  }
+  if (record.origin === 'bounce') {
+    to = d.postmaster;
+    origin = 'double-bounce';
+  } else if (!record.from) {
+    // RFC 5321 4.5.5 / 6.1: never answer a message from the null sender with a bounce.
+    ctx.log(logId, `sender is <>: no bounce for ${failed.map((f) => f.state.address).join(', ')}`);
+    return undefined;
+  } else {
+    to = record.from;
+    origin = 'bounce';
+  }
+  const pending = await ctx.writer.begin();
+  try {
+    await writeBounce((c) => pending.write(c), {
+      format: d.bounceFormat,
+      reportingMta: ctx.snap.settings.hostname,
+      postmaster: d.postmaster,
+      to,
+      original: record,
+      failed,
+      now: at,
+      double: origin === 'double-bounce',
+    }, msgPath);
+    const iso = at.toISOString();
+    const id = await pending.commit({
+      from: '',
+      recipients: [{ address: to, original: to, kind: 'remote', status: 'pending', attempts: 0, refusals: 0 }],
+      receivedAt: iso,
+      nextAttemptAt: iso,
+      retries: 0,
+      client: { ip: '', helo: ctx.snap.settings.hostname, authUser: '' },
+      origin,
+      bounceOf: record.id,
+    });
+    ctx.log(logId, `${origin === 'double-bounce' ? 'double bounce' : 'bounce'} queued as ${id} to <${to}> for ${failed.map((f) => `<${f.state.address}>`).join(', ')}`);
+    ctx.debug(`bounce ${logId} -> ${id} to <${to}>`);
+    return id;
+  } catch (err) {
+    await pending.abort().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,173 @@
+// The delivery service (SPEC 1, 8): a queue runner with delivery.workers concurrent attempts.
+// It learns about messages from watchQueue (at start and on every new or rewritten control
+// file, plus a periodic rescan), claims a message before touching it (so two runners on one
+// folder never deliver it twice at once), and runs one attempt with the configuration
+// snapshot current at that moment (hot reload).
+import { ConfigWatcher } from '../config/watch.js';
+import type { ConfigSnapshot } from '../config/types.js';
+import { openLogs } from '../logs/index.js';
+import { claimMessage } from '../queue/claim.js';
+import { readControl } from '../queue/store.js';
+import { watchQueue } from '../queue/watch.js';
+import { QueueWriter } from '../queue/writer.js';
+import { attemptDelivery } from './attempt.js';
+import { MxResolver } from './dns.js';
+import { ownAddresses } from './loop.js';
+import { HopPool } from './pool.js';
+import { configLines } from './debug.js';
+
+export interface DeliveryOptions {
+  workdir: string;
+  /** The --debug trace (SPEC 9): effective configuration first, then routes, replies, retries. */
+  debug?: (line: string) => void;
+  /** How long close() lets in-flight attempts finish before giving up on them (default 15 s). */
+  drainMs?: number;
+  /** Queue rescan period (default 5 s). */
+  rescanMs?: number;
+}
+
+export interface DeliveryService {
+  close(): Promise<void>;
+  /** Attempts running now. */
+  readonly busy: number;
+}
+
+const TICK_MS = 250;
+
+export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryService> {
+  const { workdir } = opts;
+  const debug = opts.debug ?? (() => {});
+  const config = await ConfigWatcher.start(workdir);
+  const first = config.current();
+  const logs = openLogs(workdir, { retentionDays: first.settings.logs.retentionDays });
+  const log = (id: string, text: string) => logs.sender(id, text);
+
+  for (const line of configLines(first)) debug(line);
+
+  let resolverKey = '';
+  let resolver: MxResolver | null = null;
+  const resolverFor = (snap: ConfigSnapshot): MxResolver => {
+    const key = JSON.stringify(snap.settings.delivery.dnsServers);
+    if (!resolver || key !== resolverKey) {
+      resolver = new MxResolver(snap.settings.delivery.dnsServers, Math.min(5000, snap.settings.delivery.connectTimeoutSec * 1000));
+      resolverKey = key;
+    }
+    return resolver;
+  };
+  config.on('applied', (snap: ConfigSnapshot) => {
+    debug(`config reloaded (generation ${snap.generation})`);
+  });
+  config.on('rejected', (diags: Array<{ file: string; line: number; message: string }>) => {
+    for (const d of diags) debug(`config not applied: ${d.file}:${d.line}: ${d.message}`);
+  });
+
+  const pool = new HopPool();
+  const writer = new QueueWriter(workdir);
+  let own = ownAddresses();
+  const ownTimer = setInterval(() => (own = ownAddresses()), 60_000);
+  ownTimer.unref();
+
+  /** Messages we know of and when they are due (ms). */
+  const due = new Map<string, number>();
+  const inFlight = new Map<string, Promise<void>>();
+  let closing = false;
+
+  const schedule = (id: string, at: number) => {
+    if (closing) return;
+    const prev = due.get(id);
+    if (prev === undefined || at < prev) due.set(id, at);
+  };
+
+  const run = async (id: string): Promise<void> => {
+    const snap = config.current();
+    try {
+      let rec;
+      try {
+        rec = await readControl(workdir, id);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // delivered and removed
+        throw err;
+      }
+      const at = Date.parse(rec.nextAttemptAt);
+      if (at > Date.now()) return schedule(id, at);
+      const claim = await claimMessage(workdir, id);
+      if (!claim) {
+        // Another runner holds it (or it is gone): look again later; the record it writes
+        // will tell us when the next attempt is due.
+        return schedule(id, Date.now() + 2000);
+      }
+      try {
+        // Re-read under the claim: another runner may have just finished an attempt.
+        try {
+          rec = await readControl(workdir, id);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+          throw err;
+        }
+        const at2 = Date.parse(rec.nextAttemptAt);
+        if (at2 > Date.now()) return schedule(id, at2);
+        const summary = await attemptDelivery(
+          { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug },
+          rec,
+        );
+        if (summary.record) schedule(id, Date.parse(summary.record.nextAttemptAt));
+      } finally {
+        await claim.release();
+      }
+    } catch (err) {
+      const text = `attempt failed: ${(err as Error).message}`;
+      log(id, text);
+      debug(`${id} ${text}`);
+      schedule(id, Date.now() + Math.max(1, snap.settings.delivery.retryIntervalSec) * 1000);
+    }
+  };
+
+  const pump = () => {
+    if (closing) return;
+    const limit = config.current().settings.delivery.workers;
+    if (inFlight.size >= limit || due.size === 0) return;
+    const now = Date.now();
+    for (const [id, at] of due) {
+      if (inFlight.size >= limit) break;
+      if (at > now || inFlight.has(id)) continue;
+      due.delete(id);
+      const p = run(id).finally(() => {
+        inFlight.delete(id);
+        pump();
+      });
+      inFlight.set(id, p);
+    }
+  };
+
+  const tick = setInterval(pump, TICK_MS);
+  const queueWatcher = watchQueue(
+    workdir,
+    (id) => {
+      schedule(id, 0);
+      pump();
+    },
+    { rescanMs: opts.rescanMs ?? 5000, onError: (err) => debug(`queue watch: ${err.message}`) },
+  );
+
+  return {
+    get busy() {
+      return inFlight.size;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(tick);
+      clearInterval(ownTimer);
+      queueWatcher.close();
+      due.clear();
+      // Let running attempts finish (their control files get written and claims released),
+      // but not forever: a hop that never answers must not keep a stop from happening.
+      const drain = Promise.allSettled([...inFlight.values()]);
+      const limit = new Promise((r) => setTimeout(r, opts.drainMs ?? 15_000).unref());
+      await Promise.race([drain, limit]);
+      pool.closeAll();
+      await Promise.resolve(logs.close());
+      await config.close();
+    },
+  };
+}

@@ -1,0 +1,238 @@
+// One SMTP transaction to one next-hop address (RFC 5321 3.3): MAIL FROM, one RCPT TO per
+// recipient, DATA, with the reply to each RCPT kept per recipient and the reply to the end of
+// DATA applied to every accepted recipient. Built on nodemailer's SMTPConnection, which does
+// EHLO/HELO, STARTTLS (RFC 3207), AUTH (RFC 4954), PIPELINING and dot-stuffing for us.
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { Readable } from 'node:stream';
+import { isIP } from 'node:net';
+
+export interface HopTarget {
+  /** IP address to connect to (already resolved, so loop detection saw it). */
+  address: string;
+  port: number;
+  /** The name the hop was known by (gateway.dat host, MX name), for SNI and logs. */
+  hostname: string;
+}
+
+export interface ClientOptions {
+  /** Our name in EHLO (settings.hostname). */
+  helo: string;
+  connectTimeoutMs: number;
+  replyTimeoutMs: number;
+  auth?: { user: string; pass: string };
+  /** RFC 3207: STARTTLS when offered; the certificate is not checked unless asked (SPEC 8). */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * What happened to one recipient in this transaction.
+ * - `ok`: 2xx to RCPT and to the end of DATA.
+ * - `temp` / `perm`: the hop answered 4xx / 5xx (to MAIL, RCPT or DATA).
+ * - `noanswer`: no connection, no greeting, timeout or a dropped connection.
+ */
+export type RecipientResultKind = 'ok' | 'temp' | 'perm' | 'noanswer';
+
+export interface RecipientResult {
+  address: string;
+  kind: RecipientResultKind;
+  /** The remote reply as one line (`550 5.1.1 <x@y>: User unknown`), or an error text. */
+  reply: string;
+}
+
+export interface TransactionResult {
+  /** `host[ip]:port` of the hop that answered. */
+  hostLabel: string;
+  /** Every recipient, in the order given. */
+  recipients: RecipientResult[];
+  /** Whether the connection may carry another transaction (pool). */
+  reusable: boolean;
+  /** True when a TLS session was used. */
+  tls: boolean;
+}
+
+export function hostLabel(t: HopTarget): string {
+  const ip = isIP(t.address) === 6 ? `[${t.address}]` : t.address;
+  return t.hostname && t.hostname !== t.address ? `${t.hostname}[${t.address}]:${t.port}` : `${ip}:${t.port}`;
+}
+
+/** A reply may span lines (RFC 5321 4.2.1); keep it on one line for logs and bounces. */
+export function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function classify(code: number | false | undefined): RecipientResultKind {
+  if (!code) return 'noanswer';
+  if (code >= 200 && code < 300) return 'ok';
+  if (code >= 400 && code < 500) return 'temp';
+  return 'perm';
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+function errorReply(err: SmtpError): string {
+  if (err.response) return oneLine(err.response);
+  return `${err.code ?? 'ERROR'} ${oneLine(err.message)}`;
+}
+
+/** An open, greeted (and authenticated) connection to one hop. */
+export class HopConnection {
+  private readonly conn: SMTPConnection;
+  private closed = false;
+  readonly target: HopTarget;
+  readonly label: string;
+
+  private constructor(conn: SMTPConnection, target: HopTarget) {
+    this.conn = conn;
+    this.target = target;
+    this.label = hostLabel(target);
+    const markClosed = () => {
+      this.closed = true;
+    };
+    conn.on('end', markClosed);
+    conn.on('error', markClosed);
+  }
+
+  get usable(): boolean {
+    return !this.closed && !(this.conn as unknown as { _destroyed?: boolean })._destroyed;
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  /**
+   * Connect, read the greeting, EHLO, STARTTLS when offered, AUTH when configured.
+   * Rejects with a RecipientResult-like error: kind 'noanswer' for network trouble,
+   * 'temp'/'perm' when the hop answered with a failure code.
+   */
+  static open(target: HopTarget, opts: ClientOptions): Promise<HopConnection> {
+    return new Promise((resolve, reject) => {
+      const conn = new SMTPConnection({
+        host: target.address,
+        port: target.port,
+        name: opts.helo,
+        servername: isIP(target.hostname) ? undefined : target.hostname,
+        // nodemailer's connectionTimeout also bounds the wait for the greeting (RFC 5321
+        // 4.5.3.2.1 suggests 5 minutes for it); give it both budgets.
+        connectionTimeout: opts.connectTimeoutMs + opts.replyTimeoutMs,
+        greetingTimeout: opts.replyTimeoutMs,
+        socketTimeout: opts.replyTimeoutMs,
+        socketCloseTimeout: 1000,
+        opportunisticTLS: true,
+        tls: { rejectUnauthorized: opts.rejectUnauthorized ?? false },
+        allowInternalNetworkInterfaces: true,
+        logger: false,
+      });
+      let settled = false;
+      const fail = (err: SmtpError) => {
+        if (settled) return;
+        settled = true;
+        try {
+          conn.close();
+        } catch {
+          /* already closed */
+        }
+        reject(new HopError(classify(err.responseCode), errorReply(err)));
+      };
+      conn.once('error', fail);
+      conn.connect((err) => {
+        if (err) return fail(err as SmtpError);
+        const done = () => {
+          if (settled) return;
+          settled = true;
+          conn.removeListener('error', fail);
+          // Errors after this point are reported through send(); keep one listener so an
+          // idle pooled connection that drops does not become an unhandled 'error'.
+          conn.on('error', () => {});
+          resolve(new HopConnection(conn, target));
+        };
+        if (!opts.auth || !opts.auth.user) return done();
+        conn.login({ user: opts.auth.user, pass: opts.auth.pass }, (authErr) => {
+          if (authErr) return fail(authErr as SmtpError);
+          done();
+        });
+      });
+    });
+  }
+
+  /** One transaction: MAIL FROM:<from>, RCPT TO each, DATA with the message stream. */
+  send(from: string, recipients: string[], size: number, message: () => Readable): Promise<TransactionResult> {
+    return new Promise((resolve) => {
+      const stream = message();
+      const label = this.label;
+      const tls = this.secure;
+      this.conn.send(
+        { from: from || false, to: recipients, size, use8BitMime: true },
+        stream,
+        (err, info) => {
+          if (err) {
+            const e = err as SmtpError;
+            stream.destroy();
+            const perRcpt = new Map<string, RecipientResult>();
+            for (const r of e.rejectedErrors ?? []) {
+              if (r.recipient) perRcpt.set(r.recipient, { address: r.recipient, kind: classify(r.responseCode), reply: errorReply(r) });
+            }
+            const common: RecipientResult['kind'] = classify(e.responseCode);
+            const results = recipients.map(
+              (a) => perRcpt.get(a) ?? { address: a, kind: common, reply: errorReply(e) },
+            );
+            // After a failed transaction the session state is unknown: never reuse it.
+            this.close();
+            resolve({ hostLabel: label, recipients: results, reusable: false, tls });
+            return;
+          }
+          const rejected = new Map<string, RecipientResult>();
+          for (const r of (info?.rejectedErrors ?? []) as SmtpError[]) {
+            if (r.recipient) rejected.set(r.recipient, { address: r.recipient, kind: classify(r.responseCode), reply: errorReply(r) });
+          }
+          const accepted = new Set(info?.accepted ?? []);
+          const reply = oneLine(info?.response ?? '250 OK');
+          const results = recipients.map<RecipientResult>((a) => {
+            if (rejected.has(a)) return rejected.get(a)!;
+            if (accepted.has(a)) return { address: a, kind: 'ok', reply };
+            return { address: a, kind: 'noanswer', reply: 'no reply for this recipient' };
+          });
+          resolve({ hostLabel: label, recipients: results, reusable: this.usable, tls });
+        },
+      );
+    });
+  }
+
+  /** Polite end of session (RFC 5321 4.1.1.10). */
+  quit(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.quit();
+    } catch {
+      /* ignore */
+    }
+    // nodemailer closes the socket on the 221; make sure it also goes when the peer is silent.
+    setTimeout(() => this.close(), 1000).unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      /* ignore */
+    }
+  }
+}
+
+/** A failure before any transaction: no connection, bad greeting, EHLO/AUTH refused. */
+export class HopError extends Error {
+  constructor(
+    readonly kind: RecipientResultKind,
+    readonly reply: string,
+  ) {
+    super(reply);
+  }
+}
