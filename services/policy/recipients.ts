@@ -126,10 +126,10 @@ export function evaluateRcpt(
   const perm = relayPermission(standing, session.authUser !== '');
   if (!perm.allowed) {
     trace.push(`${addr.domain} is neither local nor routed: relay refused (${perm.why})`);
-    return refuse(replies.relayDenied(addr.raw), `relay refused (${perm.why})`, standing.rule);
+    return refuse(replies.relayDenied(addr.raw), `relay refused: ${perm.why}`, standing.rule);
   }
   trace.push(`${addr.domain} is neither local nor routed: relay allowed (${perm.why})`);
-  return accept(snap, session, sender, addr, [{ kind: 'remote', address: addr.address }], `relay allowed (${perm.why})`, standing.rule, trace);
+  return accept(snap, session, sender, addr, [{ kind: 'remote', address: addr.address }], `relay allowed: ${perm.why}`, standing.rule, trace);
 }
 
 /** The last gate: sender.dat of the sending account may forbid this destination (first match). */
