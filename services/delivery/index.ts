@@ -9,6 +9,7 @@ import { openLogs } from '../logs/index.js';
 import { claimMessage } from '../queue/claim.js';
 import { readControl } from '../queue/store.js';
 import { watchQueue } from '../queue/watch.js';
+import { sweepOrphans } from '../queue/sweep.js';
 import { QueueWriter } from '../queue/writer.js';
 import { attemptDelivery } from './attempt.js';
 import { MxResolver } from './dns.js';
@@ -43,6 +44,17 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   const log = (id: string, text: string) => logs.sender(id, text);
 
   for (const line of configLines(first)) debug(line);
+
+  // What crashed writers left behind (orphan .MSG, temp files, dead claims) goes before we start;
+  // again every hour for a long-running service.
+  const sweep = () =>
+    sweepOrphans(workdir).then(
+      (r) => r.removed.forEach((p) => debug(`queue sweep: removed ${p}`)),
+      (err) => debug(`queue sweep: ${(err as Error).message}`),
+    );
+  await sweep();
+  const sweepTimer = setInterval(sweep, 3600_000);
+  sweepTimer.unref();
 
   let resolverKey = '';
   let resolver: MxResolver | null = null;
@@ -158,6 +170,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
       closing = true;
       clearInterval(tick);
       clearInterval(ownTimer);
+      clearInterval(sweepTimer);
       queueWatcher.close();
       due.clear();
       // Let running attempts finish (their control files get written and claims released),
