@@ -1,0 +1,33 @@
+// Child: write messages into the queue. Mode `hang`: begin one message, write some data, say
+// `writing <id>` and wait to be killed. Mode `loop`: commit messages one after another until
+// killed, printing `committed <id>` after each.
+import { QueueWriter } from '../../../../services/queue/writer.js';
+
+const [workdir, mode] = process.argv.slice(2);
+const w = new QueueWriter(workdir);
+const record = () => {
+  const now = new Date().toISOString();
+  return {
+    from: 'a@example.jp',
+    recipients: [{ address: 'b@example.jp', original: 'b@example.jp', kind: 'remote' as const, status: 'pending' as const, attempts: 0, refusals: 0 }],
+    receivedAt: now,
+    nextAttemptAt: now,
+    retries: 0,
+    client: { ip: '192.0.2.9', helo: 'x', authUser: '' },
+    origin: 'message' as const,
+  };
+};
+
+if (mode === 'hang') {
+  const p = await w.begin();
+  await p.write(Buffer.alloc(100_000, 'x'));
+  process.stdout.write(`writing ${p.id}\n`);
+  setInterval(() => {}, 1000);
+} else {
+  for (let i = 0; i < 100_000; i++) {
+    const p = await w.begin();
+    for (let k = 0; k < 4; k++) await p.write(Buffer.alloc(20_000 + (i % 7) * 1000, 'm'));
+    await p.commit(record());
+    process.stdout.write(`committed ${p.id}\n`);
+  }
+}

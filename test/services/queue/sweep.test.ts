@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { sweepOrphans } from '../../../services/queue/sweep.js';
+import { deadPid, freshWorkdir, removeWorkdir } from './helpers.js';
+
+let wd: string;
+let inc: string;
+let tmp: string;
+beforeEach(async () => {
+  wd = await freshWorkdir();
+  inc = join(wd, 'incoming');
+  tmp = join(inc, 'tmp');
+  await mkdir(tmp, { recursive: true });
+});
+afterEach(() => removeWorkdir(wd));
+
+const ls = async (d: string) => (await readdir(d)).filter((n) => n !== 'tmp').sort();
+
+describe('sweepOrphans', () => {
+  it('removes an orphan .MSG (crash between the renames) once older than a minute, keeps complete messages', async () => {
+    await writeFile(join(inc, 'B0000000001.MSG'), 'orphan');
+    await writeFile(join(inc, 'B0000000002.MSG'), 'queued');
+    await writeFile(join(inc, 'B0000000002.$CP'), '{}');
+    // Young: a commit may be between its two renames right now.
+    expect((await sweepOrphans(wd)).removed).toEqual([]);
+    expect(await ls(inc)).toEqual(['B0000000001.MSG', 'B0000000002.$CP', 'B0000000002.MSG']);
+    const r = await sweepOrphans(wd, { now: Date.now() + 61_000 });
+    expect(r.removed).toEqual([join(inc, 'B0000000001.MSG')]);
+    expect(await ls(inc)).toEqual(['B0000000002.$CP', 'B0000000002.MSG']);
+  });
+
+  it('removes temp files of dead writers at once, and of live ones only when stale', async () => {
+    const dead = await deadPid();
+    await writeFile(join(tmp, `B0000000005.${dead}.abcdef.MSG.tmp`), 'partial');
+    await writeFile(join(tmp, `B0000000005.${dead}.abcdef.$CP.tmp`), '{');
+    await writeFile(join(tmp, `B0000000006.${process.pid}.abcdef.MSG.tmp`), 'being written');
+    await sweepOrphans(wd);
+    expect(await readdir(tmp)).toEqual([`B0000000006.${process.pid}.abcdef.MSG.tmp`]);
+    // Untouched for more than an hour (a writer that hung): removed.
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(tmp, `B0000000006.${process.pid}.abcdef.MSG.tmp`), old, old);
+    await sweepOrphans(wd, { now: Date.now() + 2 * 3600_000 });
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('reports a control file without its data, and leaves it', async () => {
+    await writeFile(join(inc, 'B0000000003.$CP'), '{}');
+    const r = await sweepOrphans(wd, { now: Date.now() + 61_000 });
+    expect(r.problems).toEqual([`${join(inc, 'B0000000003.$CP')}: control file without its message B0000000003.MSG`]);
+    expect(await ls(inc)).toEqual(['B0000000003.$CP']);
+  });
+
+  it('removes a dead runner’s claim of a message that is gone, keeps live claims', async () => {
+    const dead = await deadPid();
+    await writeFile(join(inc, 'B0000000004.lock'), `${dead} ${hostname()} 2020-01-01T00:00:00.000Z 00\n`);
+    await writeFile(join(inc, 'B0000000007.lock'), `${process.ppid} ${hostname()} 2020-01-01T00:00:00.000Z 00\n`);
+    const r = await sweepOrphans(wd);
+    expect(r.removed).toEqual([join(inc, 'B0000000004.lock')]);
+    expect(await ls(inc)).toEqual(['B0000000007.lock']);
+  });
+});

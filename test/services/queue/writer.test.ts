@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { QueueWriter } from '../../../services/queue/writer.js';
+import { listQueue, listQueueIds, readControl } from '../../../services/queue/store.js';
+import { sweepOrphans } from '../../../services/queue/sweep.js';
+import { freshWorkdir, removeWorkdir, sampleRecord, startChild, stopChild, type Child } from './helpers.js';
+
+let wd: string;
+const children: Child[] = [];
+beforeEach(async () => {
+  wd = await freshWorkdir();
+});
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => stopChild(c)));
+  await removeWorkdir(wd);
+});
+
+const incoming = () => join(wd, 'incoming');
+const tmpFiles = async () => readdir(join(wd, 'incoming', 'tmp'));
+/** What a runner would see: the queue entries besides the counter and the tmp folder. */
+const queueFiles = async () => (await readdir(incoming())).filter((n) => n !== '.seq' && n !== 'tmp').sort();
+
+describe('QueueWriter', () => {
+  it('commit makes <ID>.MSG and <ID>.$CP appear with the content and the record', async () => {
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    expect(p.id).toMatch(/^B\d{10}$/);
+    // Nothing visible while writing.
+    await p.write(Buffer.from(`Received: from x by gw (Sekisho) id ${p.id}\r\n`));
+    await p.write(Buffer.from('Subject: hi\r\n\r\nbody\r\n'));
+    expect(await queueFiles()).toEqual([]);
+    expect(await tmpFiles()).toHaveLength(1);
+    const id = await p.commit(sampleRecord('to@example.jp'));
+    expect(id).toBe(p.id);
+    expect(await queueFiles()).toEqual([`${id}.$CP`, `${id}.MSG`]);
+    expect(await tmpFiles()).toEqual([]);
+    const data = await readFile(join(incoming(), `${id}.MSG`), 'utf8');
+    expect(data).toBe(`Received: from x by gw (Sekisho) id ${id}\r\nSubject: hi\r\n\r\nbody\r\n`);
+    const rec = await readControl(wd, id);
+    expect(rec.format).toBe('sekisho-queue/1');
+    expect(rec.id).toBe(id);
+    expect(rec.size).toBe(Buffer.byteLength(data));
+    expect(rec.recipients[0].address).toBe('to@example.jp');
+    // Pretty printed, format first: readable in Notepad.
+    const text = await readFile(join(incoming(), `${id}.$CP`), 'utf8');
+    expect(text.split('\n')[1]).toBe('  "format": "sekisho-queue/1",');
+  });
+
+  it('abort leaves nothing behind', async () => {
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    await p.write(Buffer.alloc(200_000, 'a'));
+    await p.abort();
+    expect(await queueFiles()).toEqual([]);
+    expect(await tmpFiles()).toEqual([]);
+    await expect(p.write(Buffer.from('x'))).rejects.toThrow(/aborted/);
+    await p.abort(); // idempotent
+  });
+
+  it('a record that does not validate is refused and leaves nothing', async () => {
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    await p.write(Buffer.from('x'));
+    await expect(p.commit({ ...sampleRecord(), recipients: [] })).rejects.toThrow(/recipients/);
+    expect(await queueFiles()).toEqual([]);
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it('many parallel commits all land, with distinct ids', async () => {
+    const w = new QueueWriter(wd);
+    const ids = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const p = await w.begin();
+        await p.write(Buffer.from(`message ${i}\r\n`));
+        return p.commit(sampleRecord(`u${i}@example.jp`));
+      }),
+    );
+    expect(new Set(ids).size).toBe(40);
+    expect((await listQueue(wd)).map((r) => r.id)).toEqual([...ids].sort());
+  });
+
+  it('streams a 50 MB message without holding it in memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gcNow = runInNewContext('gc') as () => void;
+    // Two collections with a turn of the event loop between: finished I/O requests release
+    // their buffers only once their callbacks ran.
+    const gc = async () => {
+      gcNow();
+      await new Promise((r) => setImmediate(r));
+      gcNow();
+    };
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    await gc();
+    const before = process.memoryUsage();
+    const chunk = 64 * 1024;
+    const total = 50 * 1024 * 1024;
+    for (let off = 0; off < total; off += chunk) {
+      // A fresh buffer each time, as a socket gives them.
+      await p.write(Buffer.alloc(chunk, off % 251));
+    }
+    await gc();
+    const after = process.memoryUsage();
+    // heap + buffers outside the heap: a writer that kept the chunks would hold 50 MB here.
+    const growth = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    expect(growth).toBeLessThan(20 * 1024 * 1024);
+    const id = await p.commit(sampleRecord());
+    expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(total);
+    expect((await readControl(wd, id)).size).toBe(total);
+  });
+
+  it('a writer killed mid-write leaves nothing the runner picks up, and the sweep removes the rest', async () => {
+    const c = startChild('write', [wd, 'hang']);
+    children.push(c);
+    const line = await c.waitFor((l) => l.startsWith('writing '));
+    const id = line.split(' ')[1];
+    await stopChild(c, 'SIGKILL');
+    expect(await listQueueIds(wd)).toEqual([]);
+    expect(await queueFiles()).toEqual([]);
+    const left = await tmpFiles();
+    expect(left).toHaveLength(1);
+    expect(left[0].startsWith(`${id}.`)).toBe(true);
+    const report = await sweepOrphans(wd);
+    expect(report.removed).toEqual([join(incoming(), 'tmp', left[0])]);
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it('killed at any moment of a stream of commits: every control file is complete and its data whole', async () => {
+    const c = startChild('write', [wd, 'loop']);
+    children.push(c);
+    // Let it commit a few, then kill it wherever it is.
+    await c.waitFor((l) => l.startsWith('committed ') && Number(l.slice(11)) >= 0 && c.lines.length >= 15, 30_000);
+    await stopChild(c, 'SIGKILL');
+    const committed = c.lines.filter((l) => l.startsWith('committed ')).map((l) => l.slice(10));
+    const ids = await listQueueIds(wd);
+    // Every message the child saw committed (its "250") is there.
+    for (const id of committed) expect(ids).toContain(id);
+    // At most the one in flight beyond that.
+    expect(ids.length - committed.length).toBeLessThanOrEqual(1);
+    for (const id of ids) {
+      const rec = await readControl(wd, id);
+      expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(rec.size);
+    }
+    // Anything else left (a temp file, an orphan .MSG) is removed by the sweep (orphans once
+    // older than a minute: pretend the minute has passed).
+    await sweepOrphans(wd, { now: Date.now() + 120_000 });
+    expect(await tmpFiles()).toEqual([]);
+    const names = await queueFiles();
+    expect(names.filter((n) => n.endsWith('.MSG')).length).toBe(ids.length);
+    expect(names.filter((n) => !n.endsWith('.MSG') && !n.endsWith('.$CP'))).toEqual([]);
+  });
+});
