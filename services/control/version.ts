@@ -20,3 +20,18 @@ export async function readVersion(): Promise<string> {
   }
   return (cached = 'unknown');
 }
+
+/** The folder holding this installation's package.json (the repository or the app folder). */
+export async function packageRoot(): Promise<string | null> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'sekisho') return dir;
+    } catch {
+      // Not here; look one folder up.
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}

@@ -42,7 +42,7 @@ export interface SupervisorOptions {
    */
   commandFor?: (name: ServiceName, debug: boolean) => ChildSpec;
   backoff?: Partial<BackoffPolicy>;
-  /** Time between SIGTERM and SIGKILL. Default 5 s. */
+  /** Time between SIGTERM and SIGKILL. Default 20 s: delivery lets in-flight attempts finish (15 s) on SIGTERM. */
   stopGraceMs?: number;
   /** A child that has not printed `ready` by then is killed and counted as a failed start. Default 60 s. */
   startTimeoutMs?: number;
@@ -105,7 +105,7 @@ export class Supervisor extends EventEmitter {
   constructor(private readonly opts: SupervisorOptions) {
     super();
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
-    this.stopGraceMs = opts.stopGraceMs ?? 5_000;
+    this.stopGraceMs = opts.stopGraceMs ?? 20_000;
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.restartOnCrash = opts.restartOnCrash ?? true;
     this.commandFor =

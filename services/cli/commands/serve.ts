@@ -1,0 +1,172 @@
+// `sekisho serve --workdir DIR [--init] [--port N]... [--control-port N] [--static DIR]`
+// (SPEC 9, the main job): the receiver and delivery as supervised child processes, plus the
+// control API and UI over HTTP on control.bind:control.port. Headless servers, `npm start`
+// and the browser tests all run this.
+//
+// stdout, one line each, for people and for tests waiting on it:
+//   control http://127.0.0.1:8025/
+//   receiver running pid 1234 ports 2525     (every state change of a service)
+//   ready control=http://127.0.0.1:8025/ receiver=running delivery=running
+// SIGINT / SIGTERM (Ctrl+C, service manager): children stopped, exit 0. A second signal
+// kills at once.
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { flag, list, opt, requireOpt, UsageError, type ParsedArgs } from '../args.js';
+import { Supervisor } from '../../supervisor/index.js';
+import { createControlApi } from '../../control/handlers.js';
+import { startControlServer } from '../../control/http.js';
+import { ControlEventBus } from '../../control/events.js';
+import { watchWorkFolder } from '../../control/file-events.js';
+import { packageRoot } from '../../control/version.js';
+import type { ControlEvent, ServiceName, ServiceStatus } from '../../control/api.js';
+import { readSettingsFile } from '../../config/settings-file.js';
+import { formatDiagnostic } from '../../config/types.js';
+import { workPaths } from '../../config/paths.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`sekisho serve: ${line}\n`);
+
+function portOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number`);
+  return n;
+}
+
+function describe(s: ServiceStatus): string {
+  const parts: string[] = [s.name, s.state];
+  if (s.pid !== null) parts.push(`pid ${s.pid}`);
+  if (s.ports.length) parts.push(`ports ${s.ports.join(',')}`);
+  if (s.debug) parts.push('debug');
+  if ((s.state === 'crashed' || s.state === 'backoff') && s.lastError) {
+    parts.push(`: ${s.lastError}`);
+    if (s.nextRestartAt) parts.push(`(restart in ${Math.max(0, Math.round((Date.parse(s.nextRestartAt) - Date.now()) / 1000))} s)`);
+  }
+  return parts.join(' ');
+}
+
+async function staticDir(args: ParsedArgs): Promise<string | null> {
+  const given = opt(args, 'static');
+  if (given) return resolve(given);
+  const root = await packageRoot();
+  const dir = root ? join(root, 'dist', 'renderer') : null;
+  return dir && existsSync(join(dir, 'index.html')) ? dir : null;
+}
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const workdir = resolve(requireOpt(args, 'workdir'));
+  const controlPortOverride = portOption(opt(args, 'control-port'), 'control-port');
+  const receiverPorts = list(args, 'port').map((p) => portOption(p, 'port')!);
+
+  // --- the work folder
+  const paths = workPaths(workdir);
+  if (flag(args, 'init') && !existsSync(paths.settings)) {
+    // Non-privileged defaults so `npm start` works without root: 2525 and 8025.
+    // TODO(integration): a plain import once services/config/init.ts has landed.
+    const initModule: string = '../../config/init.js';
+    const { initWorkdir } = (await import(initModule)) as {
+      initWorkdir: (dir: string, o: { ports?: number[]; controlPort?: number }) => Promise<unknown>;
+    };
+    await initWorkdir(workdir, {
+      ports: receiverPorts.length ? receiverPorts : [2525],
+      controlPort: controlPortOverride ?? 8025,
+    });
+    out(`initialized ${workdir}`);
+  }
+  const isDir = await stat(workdir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) {
+    err(`the work folder ${workdir} does not exist (sekisho init --workdir ${workdir}, or serve --init)`);
+    return 1;
+  }
+  const settingsFile = await readSettingsFile(workdir);
+  if (!settingsFile.settings) {
+    for (const d of settingsFile.issues) err(formatDiagnostic(d));
+    return 1;
+  }
+  const control = { ...settingsFile.settings.control };
+  if (controlPortOverride !== undefined) control.port = controlPortOverride;
+  let password = control.password;
+
+  // --- supervisor, API, events, HTTP
+  const supervisor = new Supervisor({ workdir });
+  const killChildren = () => supervisor.killAllSync();
+  // Whatever happens to this process, no child may outlive it.
+  process.on('exit', killChildren);
+  const bus = new ControlEventBus();
+  bus.pipeFrom(supervisor);
+  const api = createControlApi({ workdir, supervisor });
+
+  let server;
+  try {
+    server = await startControlServer(api, {
+      bind: control.bind,
+      port: control.port,
+      password: () => password,
+      staticDir: await staticDir(args),
+      events: bus,
+    });
+  } catch (e) {
+    err((e as Error).message);
+    process.off('exit', killChildren);
+    return 1;
+  }
+  const folder = watchWorkFolder(workdir, api, (e) => bus.publish(e));
+  // control.password applies at once when settings.json changes (from the UI or Notepad);
+  // bind and port need a restart of serve.
+  bus.on('event', (e: ControlEvent) => {
+    if (e.type !== 'config' || e.table !== 'settings') return;
+    void readSettingsFile(workdir).then((f) => {
+      if (f.settings) password = f.settings.control.password;
+    });
+  });
+  out(`control ${server.url}`);
+
+  // One line per state change, so the console of a headless server tells the story.
+  const last = new Map<ServiceName, string>(supervisor.statusAll().map((s) => [s.name, `${s.state}:${s.pid}`]));
+  supervisor.on('event', (e: ControlEvent) => {
+    if (e.type !== 'status') return;
+    for (const s of e.services) {
+      const line = describe(s);
+      if (last.get(s.name) === `${s.state}:${s.pid}`) continue;
+      last.set(s.name, `${s.state}:${s.pid}`);
+      (s.state === 'crashed' || s.state === 'backoff' ? err : out)(line);
+    }
+  });
+
+  // --- run until a signal
+  let stopping = false;
+  const stopped = new Promise<void>((done) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        // Second Ctrl+C: no more waiting.
+        supervisor.killAllSync();
+        process.exit(1);
+      }
+      stopping = true;
+      out(`${sig}: stopping`);
+      done();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (process.platform === 'win32') process.on('SIGBREAK', onSignal);
+    else process.on('SIGHUP', onSignal);
+  });
+
+  // A child that fails to start (port in use) does not stop serve: the status says why, the
+  // supervisor retries with backoff, and the admin can fix the settings from the UI.
+  await Promise.all(supervisor.services().map((n) => supervisor.start(n).catch(() => {})));
+  if (!stopping) {
+    out(`ready control=${server.url} ${supervisor.statusAll().map((s) => `${s.name}=${s.state}`).join(' ')}`);
+  }
+
+  await stopped;
+  folder.close();
+  await server.close();
+  await supervisor.close();
+  process.off('exit', killChildren);
+  out('stopped');
+  // Nothing should be left, but a stray handle must not keep a stopped serve alive.
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
