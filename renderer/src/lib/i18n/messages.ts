@@ -352,6 +352,9 @@ export const ja: Record<MessageKey, string> & Record<string, string> = {
   'diag.alias.wildcard-mismatch': 'ワイルドカード「*」は両側のローカル部に指定してください ({quoted})。',
   'diag.domains.bad-domain': 'ドメイン名が正しくありません {quoted}。',
   'diag.domains.extra-field': '1行に1ドメインです {quoted}。',
+  'diag.gateway.self-loop': 'ループ: 転送先がこのゲートウェイ自身の受信ポートです。メールがここに戻ってきます。(詳細: {message})',
+  'diag.settings.smarthost-pingpong': 'スマートホストが gateway.dat の転送先にもなっています。相手がこのサーバーをスマートホストにしていると、不明ドメイン宛のメールが両者の間を往復します。(詳細: {message})',
+  'diag.settings.smarthost-self-loop': 'スマートホストがこのゲートウェイ自身です。配送するメールがすべてここに戻ってきます。(詳細: {message})',
 
   'settings.general': '基本設定',
   'settings.delivery': '配送',
