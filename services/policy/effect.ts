@@ -5,7 +5,7 @@ import type { ConfigSnapshot, EffectAction, EffectPattern, EffectRule, SourceRef
 import { formatRef } from '../config/types.js';
 import { ABUSE_TEXT, isSameOrSubdomain, normalizeDomain, parseAddress, type ParsedAddress } from './address.js';
 import { formatMinutes, localAccountOf, sendingAccount, usetimeWindowAt } from './accounts.js';
-import { inCidr, parseIp, parseIpv4, type IpBytes } from './ip.js';
+import { inCidr, parseIp, type IpBytes } from './ip.js';
 import { replies } from './replies.js';
 import type { Decision, MailFromDecision, PolicySession, RelayStanding, SenderArg } from './types.js';
 
@@ -229,7 +229,7 @@ export function evaluateMailFrom(snap: ConfigSnapshot, session: PolicySession, s
   };
 }
 
-/** Parse the client address the way the receiver hands it over (exported for explain and tests). */
+/** Whether `text` is an IPv4 or IPv6 address (the CLI checks `--client` with it). */
 export function isIpAddress(text: string): boolean {
-  return parseIp(text) !== null || parseIpv4(text) !== null;
+  return parseIp(text) !== null;
 }
