@@ -301,7 +301,11 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
   /** Hold the delivery claim while changing a message, so no runner works on it meanwhile. */
   async function withMessage(idArg: string, busy: 'skip' | 'refuse', change: (r: ControlRecord, id: string) => Promise<void>) {
     const id = checkId(idArg);
-    const claim = await claimMessage(workdir, id);
+    const claim = await claimMessage(workdir, id).catch((err) => {
+      // No incoming/ folder at all: nothing was ever queued.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    });
     if (!claim) {
       const exists = await readControl(workdir, id).then(
         () => true,
