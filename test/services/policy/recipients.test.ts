@@ -43,26 +43,33 @@ describe('relay matrix', () => {
   const R = (a: string) => `554 5.7.1 <${a}>: Relay access denied`;
   type Col = 'A' | 'U' | 'R';
 
-  // rule, client, auth, account, alias, routed, unknown, external
-  const TABLE: Array<[string, string, boolean, Col, Col, Col, Col, Col]> = [
-    ['true', '192.168.0.1', false, 'A', 'A', 'A', 'A', 'A'],
-    ['true', '192.168.0.1', true, 'A', 'A', 'A', 'A', 'A'],
-    ['default', '192.168.0.2', false, 'A', 'A', 'U', 'U', 'R'],
-    ['default', '192.168.0.2', true, 'A', 'A', 'U', 'U', 'A'],
-    ['norelay,0', '192.168.0.4', false, 'A', 'A', 'U', 'U', 'R'],
-    ['norelay,0', '192.168.0.4', true, 'A', 'A', 'U', 'U', 'R'],
-    ['norelay,2', '192.168.0.5', false, 'A', 'A', 'U', 'U', 'R'],
-    ['norelay,2', '192.168.0.5', true, 'A', 'A', 'U', 'U', 'A'],
-    ['norelay', '192.168.0.6', false, 'A', 'A', 'U', 'U', 'R'],
-    ['norelay', '192.168.0.6', true, 'A', 'A', 'U', 'U', 'R'],
-    ['only', '192.168.0.7', false, 'A', 'A', 'A', 'A', 'A'],
-    ['only', '192.168.0.7', true, 'A', 'A', 'A', 'A', 'A'],
+  // rule, client, auth, RCPT: account, alias, routed, unknown, external; and MAIL FROM of the
+  // account bucho@test.jp itself (it has a password): 530 unless trusted or authenticated as it
+  const TABLE: Array<[string, string, boolean, Col, Col, Col, Col, Col, 'A' | '530']> = [
+    ['true', '192.168.0.1', false, 'A', 'A', 'A', 'A', 'A', 'A'],
+    ['true', '192.168.0.1', true, 'A', 'A', 'A', 'A', 'A', 'A'],
+    ['default', '192.168.0.2', false, 'A', 'A', 'U', 'U', 'R', '530'],
+    ['default', '192.168.0.2', true, 'A', 'A', 'U', 'U', 'A', 'A'],
+    ['norelay,0', '192.168.0.4', false, 'A', 'A', 'U', 'U', 'R', '530'],
+    ['norelay,0', '192.168.0.4', true, 'A', 'A', 'U', 'U', 'R', 'A'],
+    ['norelay,2', '192.168.0.5', false, 'A', 'A', 'U', 'U', 'R', '530'],
+    ['norelay,2', '192.168.0.5', true, 'A', 'A', 'U', 'U', 'A', 'A'],
+    ['norelay', '192.168.0.6', false, 'A', 'A', 'U', 'U', 'R', '530'],
+    ['norelay', '192.168.0.6', true, 'A', 'A', 'U', 'U', 'R', 'A'],
+    ['only', '192.168.0.7', false, 'A', 'A', 'A', 'A', 'A', 'A'],
+    ['only', '192.168.0.7', true, 'A', 'A', 'A', 'A', 'A', 'A'],
     // no line matched (the `only` line ended evaluation): the built-in default
-    ['default', '203.0.113.9', false, 'A', 'A', 'U', 'U', 'R'],
-    ['default', '203.0.113.9', true, 'A', 'A', 'U', 'U', 'A'],
+    ['default', '203.0.113.9', false, 'A', 'A', 'U', 'U', 'R', '530'],
+    ['default', '203.0.113.9', true, 'A', 'A', 'U', 'U', 'A', 'A'],
   ];
 
-  for (const [rule, clientIp, auth, ...cols] of TABLE) {
+  for (const [rule, clientIp, auth, c1, c2, c3, c4, c5, accountSender] of TABLE) {
+    const cols = [c1, c2, c3, c4, c5];
+    it(`${rule} (${clientIp}) auth=${auth} MAIL FROM:<bucho@test.jp> -> ${accountSender}`, () => {
+      const s = session({ clientIp, authUser: auth ? 'bucho' : '' });
+      const d = evaluateMailFrom(snap, s, from('bucho@test.jp'));
+      expect(d.accept ? 'A' : formatReply(d.reply!)).toBe(accountSender === 'A' ? 'A' : '530 5.7.0 Authentication required for <bucho@test.jp>');
+    });
     for (const [senderName, sender] of Object.entries(SENDERS)) {
       it(`${rule} (${clientIp}) auth=${auth} sender=${senderName}`, () => {
         const s = session({ clientIp, authUser: auth ? 'bucho' : '' });
