@@ -27,6 +27,8 @@ export const REPLIES = {
   authNotInTransaction: reply(503, '5.5.1', 'Error: MAIL transaction in progress'),
   authInvalid: reply(535, '5.7.8', 'Authentication credentials invalid'),
   authTooManyFailures: reply(421, '4.7.0', 'Too many authentication failures'),
+  /** RFC 5321 sections 4.2.4 and 4.5.3.1.4: a command line over the limit (16 KB here). */
+  lineTooLong: reply(500, '5.5.2', 'Error: command line too long'),
   vrfyDisabled: reply(502, '5.5.1', 'VRFY command is disabled'),
   expnDisabled: reply(502, '5.5.1', 'EXPN command is disabled'),
   vrfySyntax: reply(501, '5.5.4', 'Syntax: VRFY address'),

@@ -18,9 +18,12 @@ import { REPLIES, replyMessage } from './replies.js';
  * Library replies we word ourselves, so one limit has one text whichever layer hits it
  * (docs/receiver.md). Matched on smtp-server 3.21.6's wording; test/services/receiver covers it.
  */
-const LIBRARY_REWRITES: Array<{ code: number; text: RegExp; reply: Reply }> = [
+const LIBRARY_REWRITES: Array<{ code: number; text: RegExp; reply: Reply; close?: boolean }> = [
   // MAIL FROM SIZE=n above the limit (RFC 1870 section 6.2) says the same as DATA over it.
   { code: 552, text: /^Error: message exceeds fixed maximum message size/, reply: REPLIES.sizeExceeded },
+  // RFC 5321 section 4.2.4: a command line too long is a 500 syntax error, not a temporary
+  // 421 (the client would retry the same line forever). The parser cannot go on: close.
+  { code: 421, text: /^Error: Command line too long/, reply: REPLIES.lineTooLong, close: true },
 ];
 
 /** `5.7.1 ` at the start of a reply text: the code is already there. RFC 3463 section 2. */
@@ -63,7 +66,11 @@ export class SekishoConnection extends SMTPConnection {
     if (typeof lines === 'string') {
       const text = lines;
       const rewrite = LIBRARY_REWRITES.find((r) => r.code === code && r.text.test(text));
-      if (rewrite) lines = replyMessage(rewrite.reply);
+      if (rewrite) {
+        super.send(rewrite.reply.code, replyMessage(rewrite.reply), false);
+        if (rewrite.close) this.close();
+        return;
+      }
     }
     const first = Array.isArray(lines) ? lines[0] : lines;
     if (typeof first === 'string' && ENHANCED_PREFIX.test(first)) context = false;
