@@ -119,7 +119,9 @@ export async function queuedRecords(workdir: string): Promise<ControlRecord[]> {
 
 /** A raw socket that collects everything the server sends, for byte-level tests. */
 export class RawSession {
+  /** Everything received since the banner (the banner itself is in `banner`). */
   received = '';
+  banner = '';
   closed = false;
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => (this.received += d.toString('latin1')));
@@ -134,7 +136,10 @@ export class RawSession {
       socket.once('error', reject);
     });
     const s = new RawSession(socket);
-    await s.waitFor(/^220 .*\r\n/m, 10_000);
+    const banner = await s.waitFor(/^220 .*\r\n/m, 10_000);
+    if (!banner) throw new Error(`no 220 banner: ${JSON.stringify(s.received)}`);
+    s.banner = banner[0];
+    s.received = '';
     return s;
   }
 
