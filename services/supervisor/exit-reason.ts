@@ -18,6 +18,9 @@ export function exitReason(
     const prefix = `sekisho ${service}:`;
     if (line.startsWith(prefix)) line = line.slice(prefix.length).trim();
     line = line.replace(/^(?:[A-Z][A-Za-z]*)?Error:\s*/, '');
+    // One wording for the panel whatever the child added (`(EADDRINUSE)`, the address).
+    const said = /\bport (\d+) is already in use\b/.exec(line);
+    if (said) return `port ${said[1]} is already in use`;
     const inUse = /EADDRINUSE\b.*?(?:[\d.]+|\[?[0-9a-f:]*\]?):(\d+)\s*$/i.exec(line);
     if (inUse) return `port ${inUse[1]} is already in use`;
     if (line) return line;

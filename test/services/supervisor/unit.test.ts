@@ -29,6 +29,11 @@ describe('exitReason', () => {
       'port 2525 is already in use',
     );
   });
+  it('keeps one wording for a port in use whatever the child appended', () => {
+    expect(exitReason('receiver', ['sekisho receiver: port 2525 is already in use (EADDRINUSE)'], 1, null)).toBe(
+      'port 2525 is already in use',
+    );
+  });
   it('turns a raw EADDRINUSE stack into the admin sentence', () => {
     const stack = ['sekisho receiver: Error: listen EADDRINUSE: address already in use 0.0.0.0:25', '    at Server.setupListenHandle'];
     expect(exitReason('receiver', stack, 1, null)).toBe('port 25 is already in use');
