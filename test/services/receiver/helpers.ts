@@ -3,7 +3,7 @@
 import { mkdtemp, mkdir, writeFile, readdir, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { defaultSettings, type Settings } from '../../../services/config/settings.js';
@@ -31,6 +31,8 @@ export interface WorkdirOptions {
   settings?: (s: Settings) => void;
   /** Number of plain ports (default 1). */
   ports?: number;
+  /** Extra files written into the work folder before it is read (relative path -> content). */
+  files?: Record<string, string | Buffer>;
 }
 
 export const crlf = (lines: string[]) => lines.join('\r\n') + '\r\n';
@@ -58,6 +60,10 @@ export async function makeWorkdir(o: WorkdirOptions = {}): Promise<{ workdir: st
     crlf(o.aliases ?? ['sales@test.jp -> alice@test.jp, bob@test.jp', 'bob@test.jp -> bob@test.jp']),
   );
   await writeFile(join(workdir, 'gateway.dat'), crlf(o.gateway ?? ['test.jp, 127.0.0.1, 9']));
+  for (const [rel, content] of Object.entries(o.files ?? {})) {
+    await mkdir(dirname(join(workdir, rel)), { recursive: true });
+    await writeFile(join(workdir, rel), content);
+  }
   for (const [user, pw] of Object.entries(o.accounts ?? { alice: 'secret' })) {
     await mkdir(join(workdir, 'inbox', user), { recursive: true });
     await writeFile(join(workdir, 'inbox', user, 'apop.dat'), pw + '\r\n');
