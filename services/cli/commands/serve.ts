@@ -23,6 +23,7 @@ import type { ControlEvent, ServiceName, ServiceStatus } from '../../control/api
 import { readSettingsFile } from '../../config/settings-file.js';
 import { formatDiagnostic } from '../../config/types.js';
 import { workPaths } from '../../config/paths.js';
+import { initWorkdir } from '../../config/init.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`sekisho serve: ${line}\n`);
@@ -63,11 +64,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   const paths = workPaths(workdir);
   if (flag(args, 'init') && !existsSync(paths.settings)) {
     // Non-privileged defaults so `npm start` works without root: 2525 and 8025.
-    // TODO(integration): a plain import once services/config/init.ts has landed.
-    const initModule: string = '../../config/init.js';
-    const { initWorkdir } = (await import(initModule)) as {
-      initWorkdir: (dir: string, o: { ports?: number[]; controlPort?: number }) => Promise<unknown>;
-    };
     await initWorkdir(workdir, {
       ports: receiverPorts.length ? receiverPorts : [2525],
       controlPort: controlPortOverride ?? 8025,
