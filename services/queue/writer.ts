@@ -114,9 +114,13 @@ class PendingFile implements PendingMessage {
       await this.chain;
       if (this.writeError) throw this.writeError;
       await this.flushPending();
-      await this.fh.datasync();
-      await this.closeFile();
-      await writeFileDurable(cpTmp, serializeControl(full));
+      // Both fsyncs at once: they are independent until the renames, and a journaling file
+      // system commits concurrent fsyncs together.
+      const dataSynced = this.fh.datasync().then(() => this.closeFile());
+      const controlSynced = writeFileDurable(cpTmp, serializeControl(full));
+      const [a, b] = await Promise.allSettled([dataSynced, controlSynced]);
+      if (a.status === 'rejected') throw a.reason;
+      if (b.status === 'rejected') throw b.reason;
       await rename(this.tmpPath, msgFinal);
       msgRenamed = true;
       await rename(cpTmp, controlPath(this.workdir, this.id));
