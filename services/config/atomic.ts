@@ -35,10 +35,28 @@ export async function writeFileAtomic(path: string, data: Buffer | string): Prom
   }
   await fh.close();
   try {
-    await rename(tmp, path);
+    await renameRetrying(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
   }
   await fsyncDir(dir);
+}
+
+/**
+ * On Windows a rename over a file fails with EPERM/EACCES/EBUSY while another program holds it
+ * open without FILE_SHARE_DELETE (an antivirus scan, an editor's lock) — usually for a few
+ * milliseconds. Retry briefly there (bounded: ~1 s in all); elsewhere a failure is final.
+ */
+async function renameRetrying(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await rename(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const transient = process.platform === 'win32' && (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY');
+      if (!transient || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    }
+  }
 }
