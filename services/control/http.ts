@@ -100,7 +100,9 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     const loggedIn = !password || isAuthorized(req, password);
 
     if (route === 'session' && req.method === 'GET') {
-      return sendJson(res, 200, { ok: true, result: { passwordRequired: !!password, loggedIn } });
+      const state = { passwordRequired: !!password, loggedIn };
+      // The flags also at the top level: the renderer's HttpClient reads them there.
+      return sendJson(res, 200, { ok: true, result: state, ...state });
     }
     if (route === 'login' && req.method === 'POST') return login(req, res, password);
     if (route === 'logout' && req.method === 'POST') {

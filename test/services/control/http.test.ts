@@ -148,7 +148,7 @@ describe('password', () => {
   it('requires login; wrong password 401; cookie session and Bearer work; logout ends it', async () => {
     const s = await serve({ password: 'kanri-2026' });
     const session = await call(s.port, 'GET', '/api/session');
-    expect(session.json()).toEqual({ ok: true, result: { passwordRequired: true, loggedIn: false } });
+    expect(session.json()).toEqual({ ok: true, result: { passwordRequired: true, loggedIn: false }, passwordRequired: true, loggedIn: false });
     expect((await api(s.port, 'version')).status).toBe(401);
     expect((await call(s.port, 'GET', '/api/events')).status).toBe(401);
 
