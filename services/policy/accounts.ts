@@ -3,10 +3,10 @@
 import type { Account, ConfigSnapshot, SenderRule, UsetimeWindow } from '../config/types.js';
 import { normalizeDomain, parseAddress, type ParsedAddress } from './address.js';
 import type { PolicySession, SenderArg } from './types.js';
+import { lookupOf } from './lookup.js';
 
 export function isLocalDomain(snap: ConfigSnapshot, domain: string): boolean {
-  const d = normalizeDomain(domain);
-  return d !== '' && snap.domains.some((ld) => normalizeDomain(ld.domain) === d);
+  return lookupOf(snap).localDomains.has(normalizeDomain(domain));
 }
 
 /**

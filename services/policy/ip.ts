@@ -95,14 +95,26 @@ export function samePrefix(a: number[], b: number[], prefix: number): boolean {
   return true;
 }
 
+// Network addresses parsed once per text: effect.dat is evaluated at every connection.
+const networks = new Map<string, number[] | null>();
+
+function network(family: 4 | 6, address: string): number[] | null {
+  const key = `${family}/${address}`;
+  let net = networks.get(key);
+  if (net === undefined) {
+    net = family === 4 ? parseIpv4(address) : parseIpv6(address);
+    if (networks.size > 100_000) networks.clear(); // bounded: tables are edited, never huge
+    networks.set(key, net);
+  }
+  return net;
+}
+
 /** `ip` inside `address/prefix`. An IPv4 client matches an IPv6 block that holds its mapped form. */
 export function inCidr(ip: IpBytes, family: 4 | 6, address: string, prefix: number): boolean {
-  if (family === 4) {
-    const net = parseIpv4(address);
-    return !!net && ip.family === 4 && samePrefix(ip.bytes, net, prefix);
-  }
-  const net = parseIpv6(address);
-  return !!net && samePrefix(toV6(ip), net, prefix);
+  const net = network(family, address);
+  if (!net) return false;
+  if (family === 4) return ip.family === 4 && samePrefix(ip.bytes, net, prefix);
+  return samePrefix(toV6(ip), net, prefix);
 }
 
 /** 127.0.0.0/8, ::1, and the unspecified addresses (a connection to 0.0.0.0 reaches this host). */

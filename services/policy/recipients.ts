@@ -8,6 +8,7 @@ import { isLocalDomain, sendingAccount, senderRuleFor } from './accounts.js';
 import { isTrusted, relayPermission } from './effect.js';
 import { replies } from './replies.js';
 import { isRoutedDomain } from './route.js';
+import { lookupOf } from './lookup.js';
 import type { PolicySession, RcptDecision, RecipientTarget, RelayStanding, SenderArg } from './types.js';
 
 export function formatMailbox(m: MailboxPattern): string {
@@ -21,11 +22,11 @@ export function describeAlias(a: AliasRule): string {
 
 /** Exact alias (local part compared without quotes and case) for the recipient. */
 export function findExactAlias(snap: ConfigSnapshot, rcpt: ParsedAddress): AliasRule | undefined {
-  return snap.aliases.find((a) => a.alias.local !== '*' && a.alias.local.toLowerCase() === rcpt.localKey && a.alias.domain.toLowerCase() === rcpt.domain);
+  return lookupOf(snap).exactAliases.get(`${rcpt.localKey}@${rcpt.domain}`);
 }
 
 export function findWildcardAlias(snap: ConfigSnapshot, rcpt: ParsedAddress): AliasRule | undefined {
-  return snap.aliases.find((a) => a.alias.local === '*' && a.alias.domain.toLowerCase() === rcpt.domain);
+  return lookupOf(snap).wildcardAliases.get(rcpt.domain);
 }
 
 /**

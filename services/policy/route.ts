@@ -2,6 +2,7 @@
 import type { ConfigSnapshot, GatewayRule } from '../config/types.js';
 import { formatRef } from '../config/types.js';
 import { normalizeDomain } from './address.js';
+import { lookupOf } from './lookup.js';
 import type { Route } from './types.js';
 
 /** `host:port`, IPv6 in brackets (`[2001:db8::1]:25`). */
@@ -15,24 +16,23 @@ export function formatHostPort(host: string, port: number): string {
  * line is not a fallback for a more specific one: that would hand a branch's mail to another
  * site's server whenever the branch is down.
  */
-export function gatewayLinesFor(gateway: readonly GatewayRule[], domain: string): GatewayRule[] {
+export function gatewayLinesFor(snap: ConfigSnapshot, domain: string): GatewayRule[] {
   const d = normalizeDomain(domain);
   if (!d) return [];
-  const exact = gateway.filter((g) => !g.domain.startsWith('*.') && normalizeDomain(g.domain) === d);
-  if (exact.length) return exact;
-  let best = -1;
-  for (const g of gateway) {
-    if (!g.domain.startsWith('*.')) continue;
-    const suffix = normalizeDomain(g.domain.slice(2));
-    if (d.endsWith(`.${suffix}`) && suffix.length > best) best = suffix.length;
+  const l = lookupOf(snap);
+  const exact = l.gatewayExact.get(d);
+  if (exact) return exact;
+  // Walk the parent domains from the longest: a.b.branch.jp tries b.branch.jp, branch.jp, jp.
+  for (let dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
+    const lines = l.gatewayWildcard.get(d.slice(dot + 1));
+    if (lines) return lines;
   }
-  if (best < 0) return [];
-  return gateway.filter((g) => g.domain.startsWith('*.') && normalizeDomain(g.domain.slice(2)).length === best && d.endsWith(`.${normalizeDomain(g.domain.slice(2))}`));
+  return [];
 }
 
 /** Whether gateway.dat routes the domain (exact or `*.` match): such a domain is not relay. */
 export function isRoutedDomain(snap: ConfigSnapshot, domain: string): boolean {
-  return gatewayLinesFor(snap.gateway, domain).length > 0;
+  return gatewayLinesFor(snap, domain).length > 0;
 }
 
 /** `host`, `host:port`, `[v6]`, `[v6]:port`; a bare IPv6 address has no port. */
@@ -52,7 +52,7 @@ export function parseSmarthost(text: string, defaultPort: number): { host: strin
  */
 export function lookupRoute(snap: ConfigSnapshot, domain: string): { route: Route; trace: string[] } {
   const d = normalizeDomain(domain);
-  const lines = gatewayLinesFor(snap.gateway, d);
+  const lines = gatewayLinesFor(snap, d);
   if (lines.length) {
     const hops = lines.map((g) => ({ host: g.host, port: g.port, rule: g.ref }));
     const list = hops.map((h) => `${formatRef(h.rule)} ${formatHostPort(h.host, h.port)}`).join(', ');
