@@ -65,6 +65,18 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, sta
   }
   let path = wanted;
   let size = path === root ? null : await fileAt(path);
+  if (size === null && pathname.lastIndexOf('/assets/') > 0) {
+    // The UI is built with relative asset URLs (base './', for Electron's file://): a page
+    // opened at a deep path asks for /deep/path/assets/x.js. Serve /assets/x.js.
+    const assets = resolve(join(root, pathname.slice(pathname.lastIndexOf('/assets/'))));
+    if (assets.startsWith(root + sep)) {
+      const s = await fileAt(assets);
+      if (s !== null) {
+        path = assets;
+        size = s;
+      }
+    }
+  }
   if (size === null) {
     if (extname(pathname) && pathname !== '/index.html') {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');

@@ -271,6 +271,8 @@ describe('static renderer', () => {
     expect(js.headers['content-type']).toMatch(/^text\/javascript/);
     expect(js.body).toBe('console.log(1)');
     expect((await call(s.port, 'GET', '/assets/missing.js')).status).toBe(404);
+    // Relative asset URLs of a page opened at a deep path.
+    expect((await call(s.port, 'GET', '/queue/assets/app.js')).body).toBe('console.log(1)');
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt']) {
       const r = await call(s.port, 'GET', path);
       expect(r.body).not.toContain('do not serve');
