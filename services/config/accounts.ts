@@ -159,7 +159,7 @@ export function parseUsetime(text: string, file: string): { windows: UsetimeWind
     if (start === null || start === 1440) return void diagnostics.push(error(file, line, timeCol, 'usetime.bad-time', `"${m[3]}" is not a time (00:00-23:59)`));
     if (end === null) return void diagnostics.push(error(file, line, endCol, 'usetime.bad-time', `"${m[4]}" is not a time (00:00-24:00)`));
     if (start === end) {
-      return void diagnostics.push(error(file, line, timeCol, 'usetime.empty-window', 'start and end are equal: the window would be empty'));
+      return void diagnostics.push(error(file, line, timeCol, 'usetime.empty-window', 'start and end are equal: the window would be empty (write 00:00-24:00 for the whole day)'));
     }
     windows.push({ days, start, end, ref: { file, line } });
   });
@@ -190,11 +190,13 @@ export function parseSenderRules(text: string, file: string): { rules: SenderRul
     }
     let pattern: string;
     if (patText === '*') pattern = '*';
-    else {
+    else if (!patText.includes('@') && !('why' in checkDomain(patText))) {
+      // A bare domain means the whole domain, as `*@domain` does.
+      pattern = `*@${(checkDomain(patText) as { domain: string }).domain}`;
+    } else {
       const m = checkMailbox(patText, lead + 1);
       if ('why' in m) {
-        const hint = 'why' in checkDomain(patText) ? '' : ` (write *@${patText} for the whole domain)`;
-        diagnostics.push(error(file, line, m.col, 'sender.bad-pattern', `${m.why}${hint}`));
+        diagnostics.push(error(file, line, m.col, 'sender.bad-pattern', `${m.why} (a pattern is *, *@domain, user@domain or domain)`));
         return;
       }
       pattern = `${m.local}@${m.domain}`;

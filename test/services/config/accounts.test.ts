@@ -77,7 +77,7 @@ describe('account folders', () => {
     await put('user1', 'apop.dat', 'x\r\n');
     await put('user1', '$offsmtp', '');
     await put('user1', 'usetime.dat', iconv.encode("' 平日の勤務時間\r\n08:00-18:00\r\nmon-fri 08:30 - 17:15\r\nsat,sun 10:00-12:00\r\nfri-mon 22:00-06:00\r\n", 'cp932'));
-    await put('user1', 'sender.dat', "' 社外へは送らない\n*@test.jp,0\nBoss@Partner.co.jp , 0\n*,-1\n");
+    await put('user1', 'sender.dat', "' 社外へは送らない\n*@test.jp,0\nBoss@Partner.co.jp , 0\nFriend.JP,0\n*,-1\n");
     const { accounts, diagnostics } = await readAccounts(dir);
     expect(diagnostics).toEqual([]);
     const a = accounts.get('user1')!;
@@ -92,7 +92,8 @@ describe('account folders', () => {
     expect(a.senderRules.map((r) => [r.pattern, r.allow, r.ref.line])).toEqual([
       ['*@test.jp', true, 2],
       ['boss@partner.co.jp', true, 3],
-      ['*', false, 4],
+      ['*@friend.jp', true, 4],
+      ['*', false, 5],
     ]);
   });
 
@@ -110,7 +111,8 @@ describe('account folders', () => {
     ['usetime.dat', '09:00-09:00\r\n', { line: 1, column: 1, code: 'usetime.empty-window' }],
     ['sender.dat', '*@test.jp\r\n', { line: 1, column: 10, code: 'sender.missing-code' }],
     ['sender.dat', '*@test.jp,1\r\n', { line: 1, column: 11, code: 'sender.bad-code' }],
-    ['sender.dat', 'test.jp,-1\r\n', { line: 1, column: 1, code: 'sender.bad-pattern' }],
+    ['sender.dat', 'test..jp,-1\r\n', { line: 1, column: 1, code: 'sender.bad-pattern' }],
+    ['sender.dat', '  us%er@test.jp,0\r\n', { line: 1, column: 3, code: 'sender.bad-pattern' }],
   ])('%s %j -> %j', async (file, content, expected) => {
     await put('u', file, content);
     const { diagnostics } = await readAccounts(dir);
