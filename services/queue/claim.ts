@@ -2,9 +2,9 @@
 // the same message. A claim is `incoming/<ID>.lock`, created atomically and holding
 // `pid hostname time nonce`; a claim whose process is dead is stale and is taken over
 // (see lockfile.ts for why two runners cannot both take it over).
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import type { QueueId } from './types.js';
-import { controlPath, lockPath } from './paths.js';
+import { controlPath, incomingDir, isQueueId, lockPath } from './paths.js';
 import { inspectLock, tryLock } from './lockfile.js';
 
 export interface Claim {
@@ -33,4 +33,21 @@ export async function claimMessage(workdir: string, id: QueueId): Promise<Claim 
 export async function isClaimed(workdir: string, id: QueueId): Promise<boolean> {
   const l = await inspectLock(lockPath(workdir, id));
   return l !== null && l.alive;
+}
+
+/** Every message a live runner holds, from one directory listing (the queue view of a big queue). */
+export async function listClaimed(workdir: string): Promise<Set<QueueId>> {
+  let names: string[];
+  try {
+    names = await readdir(incomingDir(workdir));
+  } catch {
+    return new Set();
+  }
+  const claimed = new Set<QueueId>();
+  for (const n of names) {
+    if (!n.endsWith('.lock')) continue;
+    const id = n.slice(0, -5);
+    if (isQueueId(id) && (await isClaimed(workdir, id))) claimed.add(id);
+  }
+  return claimed;
 }

@@ -16,6 +16,6 @@ export {
   type QueueProblem,
 } from './store.js';
 export { messagePath, controlPath, lockPath, incomingDir, isQueueId, formatQueueId, parseQueueId } from './paths.js';
-export { claimMessage, isClaimed, type Claim } from './claim.js';
+export { claimMessage, isClaimed, listClaimed, type Claim } from './claim.js';
 export { watchQueue, type QueueWatcher, type WatchQueueOptions } from './watch.js';
 export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js';

@@ -1,12 +1,13 @@
 // Reading and writing queued messages (SPEC 8). A message exists for the runner exactly when
 // its control file `incoming/<ID>.$CP` exists; `incoming/<ID>.MSG` is renamed in before it and
 // removed after it, so a control file never points at nothing.
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ControlRecord, QueueId, RecipientState } from './types.js';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { syncDir } from './fsync.js';
+import { renameRetrying, unlinkRetrying } from './winfs.js';
 
 export { messagePath, controlPath } from './paths.js';
 
@@ -154,7 +155,7 @@ export async function writeControl(workdir: string, record: ControlRecord): Prom
   const tmp = tmpName(workdir, record.id, '.$CP.tmp');
   await withTmpDir(workdir, () => writeFileDurable(tmp, serializeControl(record)));
   try {
-    await rename(tmp, file);
+    await renameRetrying(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
@@ -225,7 +226,7 @@ export async function listQueue(
 
 async function unlinkQuiet(path: string): Promise<void> {
   try {
-    await unlink(path);
+    await unlinkRetrying(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

@@ -12,7 +12,8 @@
 // A crash before 3 leaves temp files only; between the renames an orphan .MSG: the runner never
 // sees either, and sweepOrphans() removes them. Journaling file systems (ext4, XFS, NTFS) keep
 // the two renames in order, so a control file never survives without its data.
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { renameRetrying } from './winfs.js';
 import type { ControlRecord, QueueId } from './types.js';
 import { IdAllocator, type IdAllocatorOptions } from './ids.js';
 import { controlPath, incomingDir, messagePath } from './paths.js';
@@ -121,9 +122,9 @@ class PendingFile implements PendingMessage {
       const [a, b] = await Promise.allSettled([dataSynced, controlSynced]);
       if (a.status === 'rejected') throw a.reason;
       if (b.status === 'rejected') throw b.reason;
-      await rename(this.tmpPath, msgFinal);
+      await renameRetrying(this.tmpPath, msgFinal);
       msgRenamed = true;
-      await rename(cpTmp, controlPath(this.workdir, this.id));
+      await renameRetrying(cpTmp, controlPath(this.workdir, this.id));
     } catch (err) {
       this.state = 'aborted';
       await this.closeFile().catch(() => {});

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, writeFile, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { claimMessage, isClaimed } from '../../../services/queue/claim.js';
+import { claimMessage, isClaimed, listClaimed } from '../../../services/queue/claim.js';
 import { controlPath, lockPath, messagePath } from '../../../services/queue/paths.js';
 import { deadPid, freshWorkdir, removeWorkdir, startChild, stopChild, type Child } from './helpers.js';
 
@@ -29,6 +29,7 @@ describe('claimMessage', () => {
     expect(a).not.toBeNull();
     expect(await claimMessage(wd, 'B0000000001')).toBeNull();
     expect(await isClaimed(wd, 'B0000000001')).toBe(true);
+    expect([...(await listClaimed(wd))]).toEqual(['B0000000001']);
     const lock = await readFile(lockPath(wd, 'B0000000001'), 'utf8');
     expect(lock.split(' ').slice(0, 2)).toEqual([String(process.pid), hostname()]);
     await a!.release();
@@ -57,6 +58,7 @@ describe('claimMessage', () => {
     // The lock file is still there, but its process is dead.
     expect(await readFile(lockPath(wd, 'B0000000002'), 'utf8')).toMatch(new RegExp(`^${c.proc.pid} `));
     expect(await isClaimed(wd, 'B0000000002')).toBe(false);
+    expect(await listClaimed(wd)).toEqual(new Set());
     const mine = await claimMessage(wd, 'B0000000002');
     expect(mine).not.toBeNull();
     expect(await readFile(lockPath(wd, 'B0000000002'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));

@@ -1,0 +1,27 @@
+// Windows refuses to rename over or delete a file that another process has open without
+// FILE_SHARE_DELETE (an antivirus scan, a backup agent, the control app reading a control
+// record): EPERM / EACCES / EBUSY for a moment. Retry briefly there, as libuv users do;
+// elsewhere these errors are real and are thrown at once.
+import { rename, unlink } from 'node:fs/promises';
+
+const TRANSIENT = new Set(['EPERM', 'EACCES', 'EBUSY']);
+
+async function retrying<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !TRANSIENT.has(code) || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 10 + attempt * 20)); // ~1 s in all
+    }
+  }
+}
+
+export function renameRetrying(from: string, to: string): Promise<void> {
+  return retrying(() => rename(from, to));
+}
+
+export function unlinkRetrying(path: string): Promise<void> {
+  return retrying(() => unlink(path));
+}
