@@ -5,6 +5,7 @@ import { normalizeDomain } from './address.js';
 import { isLoopbackOrUnspecified, parseIp } from './ip.js';
 import { formatHostPort, parseSmarthost } from './route.js';
 import { formatMailbox } from './recipients.js';
+import { lookupOf } from './lookup.js';
 
 function warn(ref: SourceRef | { file: string; line: number }, code: string, message: string): Diagnostic {
   return { file: ref.file, line: ref.line, column: 0, severity: 'warning', code, message };
@@ -58,6 +59,27 @@ function aliasWarnings(snap: ConfigSnapshot): Diagnostic[] {
         a.ref,
         'alias.wildcard',
         `${formatMailbox(a.alias)} accepts every address of ${a.alias.domain} (mode A): spam to made-up names is accepted and passed on; list one alias per real account (mode B) instead`,
+      ),
+    );
+}
+
+/**
+ * RFC 5321 4.5.1: every domain a server accepts mail for must accept postmaster. With the
+ * whitelist of SPEC 5 that only holds if an account, an alias or a wildcard covers it.
+ */
+function postmasterWarnings(snap: ConfigSnapshot): Diagnostic[] {
+  const l = lookupOf(snap);
+  const account = snap.accounts.has('postmaster');
+  return snap.domains
+    .filter((d) => {
+      const domain = normalizeDomain(d.domain);
+      return !account && !l.exactAliases.has(`postmaster@${domain}`) && !l.wildcardAliases.has(domain);
+    })
+    .map((d) =>
+      warn(
+        d.ref,
+        'domains.no-postmaster',
+        `postmaster@${normalizeDomain(d.domain)} is neither an account nor an alias, so mail to it is refused as User unknown (RFC 5321 4.5.1 requires it); add an alias or the postmaster account`,
       ),
     );
 }
@@ -121,5 +143,5 @@ function routingWarnings(snap: ConfigSnapshot, ownAddresses: string[]): Diagnost
  * machine's interface addresses (the caller knows them; policy does no I/O).
  */
 export function configWarnings(snap: ConfigSnapshot, opts: { ownAddresses?: string[] } = {}): Diagnostic[] {
-  return [...effectWarnings(snap), ...aliasWarnings(snap), ...routingWarnings(snap, opts.ownAddresses ?? [])];
+  return [...effectWarnings(snap), ...aliasWarnings(snap), ...postmasterWarnings(snap), ...routingWarnings(snap, opts.ownAddresses ?? [])];
 }

@@ -9,10 +9,20 @@ describe('configWarnings', () => {
     const snap = makeSnapshot({
       domains: 'test.jp\n',
       effect: '#<> default\n#blank false\n192.168.0.5 true\n2001:db8::5/128 true\n192.168.0.0/24 default\n',
-      aliases: 'info@test.jp -> info@test.jp\n',
+      aliases: 'info@test.jp -> info@test.jp\npostmaster@test.jp -> admin@test.jp\n',
       gateway: 'test.jp, 192.168.0.10, 25\n',
     });
     expect(configWarnings(snap)).toEqual([]);
+  });
+
+  it('domains.no-postmaster: a local domain where postmaster would be User unknown', () => {
+    const snap = makeSnapshot({
+      domains: 'a.jp\nb.jp\nc.jp\n',
+      aliases: 'Postmaster@A.jp -> admin@a.jp\n*@b.jp -> *@b.jp\n',
+    });
+    expect(codes(configWarnings(snap)).filter((c) => c.startsWith('domains.'))).toEqual(['domains.no-postmaster domains.dat:3']);
+    const withAccount = makeSnapshot({ domains: 'a.jp\nc.jp\n', accounts: { postmaster: {} } });
+    expect(configWarnings(withAccount)).toEqual([]);
   });
 
   it('alias.wildcard: every *@domain alias (mode A)', () => {
