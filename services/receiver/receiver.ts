@@ -409,7 +409,8 @@ class ReceiverService implements ConnectionHooks {
       const max = snap.settings.receiver.maxConnections;
       const open = this.listeners.reduce((n, l) => n + l.server.connections.size, 0);
       if (max > 0 && open > max) return refuse(REPLIES.tooManyConnections, `${open} connections > maxConnections ${max}`);
-      const rdns = await forwardConfirmedName(st.clientIp);
+      // The admin's DNS servers (delivery.dnsServers) serve the receiver's look-ups too.
+      const rdns = await forwardConfirmedName(st.clientIp, { servers: snap.settings.delivery.dnsServers });
       st.clientHostname = rdns.hostname;
       this.trace(st.id, rdns.note);
       const d = evaluateConnect(snap, this.policySession(st, session));

@@ -24,6 +24,8 @@ const LIBRARY_REWRITES: Array<{ code: number; text: RegExp; reply: Reply; close?
   // RFC 5321 section 4.2.4: a command line too long is a 500 syntax error, not a temporary
   // 421 (the client would retry the same line forever). The parser cannot go on: close.
   { code: 421, text: /^Error: Command line too long/, reply: REPLIES.lineTooLong, close: true },
+  // Commands after a shutdown began, and the sessions cut at its deadline.
+  { code: 421, text: /^Server shutting down/, reply: REPLIES.shuttingDown, close: true },
 ];
 
 /** `5.7.1 ` at the start of a reply text: the code is already there. RFC 3463 section 2. */
