@@ -24,6 +24,8 @@ export interface HotFunction {
   selfMs: number;
   selfPct: number;
   totalMs: number;
+  /** The nearest callers in our own code or a dependency (not node: internals), by self time. */
+  callers: Array<{ caller: string; ms: number }>;
 }
 
 function label(n: ProfileNode): { name: string; where: string } {
@@ -42,6 +44,7 @@ export function summarise(p: Profile, top = 25): { totalMs: number; idleMs: numb
   let idleMs = 0;
   const agg = new Map<string, HotFunction>();
   const inclusive = new Map<string, number>();
+  const callerMs = new Map<string, Map<string, number>>();
   for (const [id, ms] of self) {
     const n = byId.get(id)!;
     const { name, where } = label(n);
@@ -49,9 +52,19 @@ export function summarise(p: Profile, top = 25): { totalMs: number; idleMs: numb
       if (name === '(idle)') idleMs += ms;
     }
     const key = `${name} ${where}`;
-    const a = agg.get(key) ?? { name, where, selfMs: 0, selfPct: 0, totalMs: 0 };
+    const a = agg.get(key) ?? { name, where, selfMs: 0, selfPct: 0, totalMs: 0, callers: [] };
     a.selfMs += ms;
     agg.set(key, a);
+    // Who asked for it: the first frame up the stack outside Node's own internals.
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) {
+      const l = label(byId.get(cur)!);
+      if (l.where.startsWith('node:') || l.where === '(native)') continue;
+      const ck = `${l.name} (${l.where})`;
+      const c = callerMs.get(key) ?? new Map<string, number>();
+      c.set(ck, (c.get(ck) ?? 0) + ms);
+      callerMs.set(key, c);
+      break;
+    }
     // Inclusive time: every distinct function on the stack of this sample.
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
@@ -64,7 +77,16 @@ export function summarise(p: Profile, top = 25): { totalMs: number; idleMs: numb
   }
   const busy = totalMs - idleMs;
   const hot = [...agg.entries()]
-    .map(([k, a]) => ({ ...a, totalMs: Math.round(inclusive.get(k) ?? 0), selfMs: Math.round(a.selfMs), selfPct: busy ? Math.round((a.selfMs / busy) * 1000) / 10 : 0 }))
+    .map(([k, a]) => ({
+      ...a,
+      totalMs: Math.round(inclusive.get(k) ?? 0),
+      selfMs: Math.round(a.selfMs),
+      selfPct: busy ? Math.round((a.selfMs / busy) * 1000) / 10 : 0,
+      callers: [...(callerMs.get(k) ?? new Map<string, number>())]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 3)
+        .map(([caller, ms]) => ({ caller, ms: Math.round(ms) })),
+    }))
     .filter((a) => a.name !== '(idle)')
     .sort((a, b) => b.selfMs - a.selfMs)
     .slice(0, top);
@@ -90,6 +112,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stdout.write(`  ${'self ms'.padStart(8)} ${'self %'.padStart(6)} ${'incl ms'.padStart(8)}  function  (file:line)\n`);
     for (const h of s.hot) {
       process.stdout.write(`  ${String(h.selfMs).padStart(8)} ${h.selfPct.toFixed(1).padStart(6)} ${String(h.totalMs).padStart(8)}  ${h.name}  (${h.where})\n`);
+      for (const c of h.callers) process.stdout.write(`  ${''.padStart(24)}    <- ${c.ms} ms ${c.caller}\n`);
     }
   }
 }

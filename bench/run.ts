@@ -19,10 +19,10 @@ import { cleanupAll, onCleanup, run } from './lib/procs.js';
 import { Sink } from './lib/sink.js';
 import { freePort } from './lib/ports.js';
 import { startPostfix, POSTFIX } from './lib/postfix.js';
-import { startServe, writeBenchWorkdir } from './lib/sekisho.js';
+import { startProfiled, startServe, writeBenchWorkdir } from './lib/sekisho.js';
 import { treeOf } from './lib/rss.js';
 import { bigMessage, held, latency, throughput, type Target } from './lib/scenarios.js';
-import { markdown, textTable, type BenchResults, type TargetResults } from './lib/report.js';
+import { markdown, textTables, type BenchResults, type TargetResults } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -137,13 +137,9 @@ async function main(): Promise<number> {
       const profileDir = join(root, 'profiles');
       const o = { workdir, port: await freePort(), controlPort: await freePort(), sinkPort: sink.port, workers: 20 };
       await writeBenchWorkdir(o);
-      const env: NodeJS.ProcessEnv = {};
-      if (flags.profile) {
-        await mkdir(profileDir, { recursive: true });
-        env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
-      }
+      if (flags.profile) await mkdir(profileDir, { recursive: true });
       try {
-        const gw = await startServe({ ...o, env });
+        const gw = flags.profile ? await startProfiled({ ...o, profileDir }) : await startServe(o);
         const pid = gw.pids();
         log(`sekisho serve pid ${pid.serve}, receiver ${pid.receiver}, delivery ${pid.delivery}`);
         const t: Target = {
@@ -151,7 +147,7 @@ async function main(): Promise<number> {
           port: gw.port,
           sink,
           memGroups: {
-            serve: () => [gw.pids().serve],
+            serve: () => [gw.pids().serve ?? -1],
             receiver: () => [gw.pids().receiver ?? -1],
             delivery: () => [gw.pids().delivery ?? -1],
             sink: () => [sink.pid],
@@ -162,7 +158,9 @@ async function main(): Promise<number> {
         await gw.stop();
         if (flags.profile) {
           const files = await readdir(profileDir).catch(() => []);
-          results.targets.sekisho.notes = [`CPU profiles: ${files.map((f) => join(profileDir, f)).join(', ')}`];
+          results.targets.sekisho.notes = [
+            `profiled run: receiver and delivery started by hand with --cpu-prof (no serve); profiles: ${files.map((f) => join(profileDir, f)).join(', ')}`,
+          ];
           log(`CPU profiles in ${profileDir} (summarise with: npx tsx bench/profile-summary.ts ${profileDir})`);
         }
       } catch (err) {
@@ -179,7 +177,7 @@ async function main(): Promise<number> {
   const jsonPath = join(here, 'results', `${stamp}.json`);
   await writeFile(jsonPath, JSON.stringify(results, null, 2) + '\n');
   if (!flags['no-latest']) await writeFile(join(here, 'latest.md'), markdown(results));
-  process.stdout.write('\n' + textTable(results) + '\n\n');
+  process.stdout.write('\n' + textTables(results) + '\n\n');
   for (const [name, tr] of Object.entries(results.targets)) if (tr?.skipped) process.stdout.write(`${name}: skipped — ${tr.skipped}\n`);
   process.stdout.write(`results: ${jsonPath}\n`);
   return 0;

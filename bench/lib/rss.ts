@@ -27,6 +27,29 @@ export function readMem(pid: number): MemSample | null {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux build). */
+const USER_HZ = 100;
+
+/**
+ * CPU time in ms of a group of live processes, including their reaped children (cutime/cstime:
+ * Postfix's master reaps each smtpd that exits, so their work is not lost). A delta of two
+ * readings is the CPU the group spent in between.
+ */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14-17 of proc(5): utime stime cutime cstime; f[0] is field 3 (state).
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return (ticks * 1000) / USER_HZ;
+}
+
 export function parentOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -3,7 +3,7 @@
 // ceiling, the sink itself) plus the process groups whose memory we watch.
 import { run } from './procs.js';
 import type { Sink } from './sink.js';
-import { MemSampler, readMem } from './rss.js';
+import { MemSampler, cpuMs, readMem } from './rss.js';
 import { holdSessions, latencyRun, makeMessage, percentile, sendOne } from './client.js';
 
 export const SMTP_SOURCE = '/usr/sbin/smtp-source';
@@ -63,6 +63,14 @@ export interface ThroughputResult {
   e2ePerSec: number | null;
   error?: string;
   mem: Record<string, MemPeak>;
+  /** CPU time per message, per process group (user + system, reaped children included). */
+  cpuMsPerMessage: Record<string, number>;
+}
+
+function cpuOf(groups: Record<string, () => number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, pids] of Object.entries(groups)) out[k] = cpuMs(pids());
+  return out;
 }
 
 /** smtp-source load: one new connection per message (`-d` not given), as MX traffic arrives. */
@@ -74,6 +82,7 @@ export async function throughput(
   const args = ['-c', '-s', String(o.sessions), '-m', String(o.messages), '-l', String(o.payloadBytes)];
   args.push('-f', 'a@ext.jp', '-t', 'x@test.jp', '-M', 'bench.ext.jp', `127.0.0.1:${t.port}`);
   const target = t.expectedAtSink + o.messages;
+  const cpu0 = cpuOf(t.memGroups);
   const t0 = performance.now();
   const r = await run(SMTP_SOURCE, args, { timeoutMs: o.timeoutMs });
   const acceptWallMs = r.ms;
@@ -84,6 +93,9 @@ export async function throughput(
   }
   const tEnd = await t.sink.waitForMessages(t.expectedAtSink + sent, o.timeoutMs);
   t.expectedAtSink = t.sink.messages;
+  const cpu1 = cpuOf(t.memGroups);
+  const cpuMsPerMessage: Record<string, number> = {};
+  for (const k of Object.keys(cpu1)) cpuMsPerMessage[k] = sent ? Math.round(((cpu1[k] - (cpu0[k] ?? 0)) / sent) * 100) / 100 : 0;
   if (tEnd === null) error = (error ? error + '; ' : '') + `sink got ${t.sink.messages}/${target} in time`;
   return {
     messages: sent,
@@ -95,6 +107,7 @@ export async function throughput(
     e2ePerSec: tEnd === null ? null : Math.round((sent / (tEnd - t0)) * 1000),
     error,
     mem: peaks(sampler),
+    cpuMsPerMessage,
   };
 }
 

@@ -48,7 +48,7 @@ export interface SekishoServe {
   port: number;
   output: () => string;
   /** pids of the receiver and delivery children (found as children of the serve process). */
-  pids(): { serve: number; receiver: number | null; delivery: number | null };
+  pids(): { serve: number | null; receiver: number | null; delivery: number | null };
   stop(): Promise<void>;
 }
 
@@ -76,5 +76,34 @@ export async function startServe(o: SekishoWorkdirOptions & { env?: NodeJS.Proce
     output: () => out,
     pids,
     stop: () => stop(child, 10_000),
+  };
+}
+
+/**
+ * For --profile: the receiver and delivery started by hand, each with V8's CPU profiler
+ * (`--cpu-prof` is refused in NODE_OPTIONS, so `serve`'s children cannot inherit it). The
+ * profiles are written when the processes exit cleanly on SIGTERM.
+ */
+export async function startProfiled(o: SekishoWorkdirOptions & { profileDir: string }): Promise<SekishoServe> {
+  let out = '';
+  const launch = (service: 'receiver' | 'delivery') => {
+    const cmd = cliCommand([service, '--workdir', o.workdir]);
+    const child = start(cmd.command, ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${service}.cpuprofile`, ...cmd.args], { env: cmd.env });
+    child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
+    child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+    return child;
+  };
+  const receiver = launch('receiver');
+  const delivery = launch('delivery');
+  await waitForBanner(o.port, 60_000);
+  for (let i = 0; i < 300 && !/^ready\s*$/m.test(out); i++) await sleep(100);
+  return {
+    child: receiver,
+    port: o.port,
+    output: () => out,
+    pids: () => ({ serve: null, receiver: receiver.pid ?? null, delivery: delivery.pid ?? null }),
+    stop: async () => {
+      await Promise.all([stop(receiver, 20_000), stop(delivery, 20_000)]);
+    },
   };
 }
