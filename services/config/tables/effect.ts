@@ -67,6 +67,10 @@ export function parseEffectPattern(text: string): { pattern: EffectPattern } | {
     if ('why' in m) return { why: `sender pattern: ${m.why}` };
     return { pattern: { kind: 'sender', local: m.local, domain: m.domain } };
   }
+  if (t.includes('%')) {
+    // `fe80::1%eth0`: a zone index names an interface of one machine, not a client address.
+    return { why: `"${text}": a zone index (%...) is not allowed in an address pattern` };
+  }
   if (t.includes('/')) {
     const [addr, prefixText, more] = t.split('/');
     const family = isIP(addr);

@@ -25,6 +25,9 @@ export function parseGatewayLine(raw: string, line: number): LineResult<GatewayR
   if ('why' in h) return { error: error(FILE, line, host.col, 'gateway.bad-host', h.why) };
   let portNumber = 25;
   if (port) {
+    if (port.text === '') {
+      return { error: error(FILE, line, port.col, 'gateway.bad-port', 'the port after the last comma is empty: write a port number or drop the comma') };
+    }
     if (!/^\d{1,5}$/.test(port.text) || +port.text < 1 || +port.text > 65535) {
       return {
         error: error(FILE, line, port.col, 'gateway.bad-port', `"${port.text}" is not a port number (1-65535)`),

@@ -40,6 +40,7 @@ describe('gateway.dat', () => {
     ['test.jp, 192.168.0.256', 10, 'gateway.bad-host'],
     ['test.jp, mx.test.jp:25', 10, 'gateway.bad-host'],
     ['test.jp, , 25', 10, 'gateway.bad-host'],
+    ['test.jp, 1.2.3.4,', 18, 'gateway.bad-port'],
   ])('%s -> column %i %s', (line, column, code) => {
     expect(errorOf('gateway', line)).toEqual({ file: 'gateway.dat', column, code });
   });
@@ -92,6 +93,7 @@ describe('effect.dat', () => {
     ['192.168.1*.*', 1, 'effect.bad-pattern'],
     ['192.168.0.0/33 true', 1, 'effect.bad-pattern'],
     ['::1/129', 1, 'effect.bad-pattern'],
+    ['fe80::1%eth0 true', 1, 'effect.bad-pattern'],
     ['300.1.1.1 false', 1, 'effect.bad-pattern'],
     ['#nobody false', 1, 'effect.bad-pattern'],
     ['*.abc.co.jp false', 1, 'effect.bad-pattern'],
