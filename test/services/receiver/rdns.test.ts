@@ -37,7 +37,7 @@ async function startDns(zone: Zone): Promise<{ server: string; close(): Promise<
     header.writeUInt16BE(0x8580 | (recs ? 0 : 3), 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
-    const parts = [header, msg.subarray(12, q.end)];
+    const parts: Buffer[] = [header, msg.subarray(12, q.end)];
     for (const a of answers) {
       const rdata = a.type === A ? Buffer.from(a.data.split('.').map(Number)) : encodeName(a.data);
       const fixed = Buffer.alloc(10);
