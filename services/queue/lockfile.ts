@@ -24,8 +24,14 @@ export interface LockInfo {
   raw: string;
 }
 
+// Unique names and nonces without a random draw each time: a random token per process start
+// plus a counter (a delivery runner claims hundreds of messages a second).
+const TOKEN = randomBytes(4).toString('hex');
+let counter = 0;
+const unique = () => `${TOKEN}${(counter++).toString(16)}`;
+
 function newContent(): string {
-  return `${process.pid} ${HOST} ${new Date().toISOString()} ${randomBytes(6).toString('hex')}\n`;
+  return `${process.pid} ${HOST} ${new Date().toISOString()} ${unique()}\n`;
 }
 
 export function parseLock(raw: string): LockInfo | null {
@@ -68,7 +74,7 @@ async function unlinkQuiet(path: string): Promise<void> {
 
 /** Create `path` holding `content`, atomically; false when it already exists. */
 async function createWithContent(path: string, content: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  const tmp = `${path}.${process.pid}.${unique()}.new`;
   await writeFile(tmp, content, { flag: 'wx' });
   try {
     await link(tmp, path);
@@ -108,7 +114,7 @@ async function isStale(path: string, raw: string): Promise<boolean> {
  * content, and put it back with link (which never overwrites) if it was not the one we meant.
  */
 async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
-  const grave = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.gone`;
+  const grave = `${path}.${process.pid}.${unique()}.gone`;
   try {
     await rename(path, grave);
   } catch (err) {

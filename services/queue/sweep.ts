@@ -92,6 +92,10 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
     const ext = dot > 0 ? name.slice(dot) : '';
     const seqTmp = /^\.seq\.(\d+)\.tmp$/.exec(name);
     if (seqTmp && !pidAlive(Number(seqTmp[1]))) await remove(path, report);
+    if (/^\.seq\.lock(\.break)?\.\d+\.[0-9a-f]+\.(new|gone)$/.test(name)) {
+      const age = await ageMs(path, now);
+      if (age !== null && age > orphanAge) await remove(path, report);
+    }
     if (!isQueueId(id)) continue;
     if (ext === '.MSG' && !present.has(`${id}.$CP`)) {
       const age = await ageMs(path, now);

@@ -60,4 +60,14 @@ describe('sweepOrphans', () => {
     expect(r.removed).toEqual([join(inc, 'B0000000004.lock')]);
     expect(await ls(inc)).toEqual(['B0000000007.lock']);
   });
+
+  it('removes leftovers of crashed lock and counter writers', async () => {
+    const dead = await deadPid();
+    const names = [`.seq.${dead}.tmp`, `.seq.lock.${dead}.ab12.new`, `B0000000008.lock.${dead}.cd34.gone`, `B0000000008.lock.break.${dead}.ef.new`];
+    for (const n of names) await writeFile(join(inc, n), 'x');
+    // The counter temp of a dead writer goes at once; the lock helpers' files once a minute old.
+    expect((await sweepOrphans(wd)).removed).toEqual([join(inc, `.seq.${dead}.tmp`)]);
+    await sweepOrphans(wd, { now: Date.now() + 61_000 });
+    expect(await ls(inc)).toEqual([]);
+  });
 });
