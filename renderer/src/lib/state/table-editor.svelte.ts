@@ -16,6 +16,11 @@ export interface Row {
   /** Stable identity while the row moves around (not the line number). */
   id: number;
   raw: string;
+  /**
+   * Shown as rule columns even while empty: a row added with "Add rule", or a rule whose
+   * fields were all cleared (else an empty line is a blank line, edited as text).
+   */
+  rule?: boolean;
 }
 
 export type Notice =
@@ -109,7 +114,8 @@ export class TableEditor {
   }
 
   kind(row: Row): LineKind {
-    return lineKind(row.raw);
+    const k = lineKind(row.raw);
+    return k === 'blank' && row.rule ? 'rule' : k;
   }
 
   fields(row: Row): string[] {
@@ -175,17 +181,20 @@ export class TableEditor {
     const raw = cols.compose(fields);
     if (raw === this.rows[i].raw) return;
     this.mutate(`field:${id}:${column}`, (rows) => {
-      rows[i] = { id, raw };
+      rows[i] = { id, raw, rule: true };
     });
   }
 
-  /** Insert a line after `afterId` (at the end when absent); returns the new row's id. */
-  addRow(afterId?: number, raw = ''): number {
+  /**
+   * Insert a line after `afterId` (at the end when absent); returns the new row's id. An
+   * empty line added as a rule shows the rule columns; `raw` with text is classified by it.
+   */
+  addRow(afterId?: number, raw = '', asRule = true): number {
     const id = this.nextId++;
     const at = afterId === undefined ? this.rows.length : this.indexOf(afterId) + 1;
     this.mutate(null, (rows) => {
       // An unknown afterId (row deleted meanwhile) appends at the end.
-      rows.splice(afterId !== undefined && at === 0 ? rows.length : at, 0, { id, raw });
+      rows.splice(afterId !== undefined && at === 0 ? rows.length : at, 0, { id, raw, rule: asRule });
     });
     return id;
   }

@@ -1,0 +1,364 @@
+// The management UI in a real browser (Debian Chromium through playwright-core) against a
+// real `sekisho serve`: the effect.dat editor end to end (validation on the row, save in
+// place keeping CP932 + CRLF, the running receiver applying it), the "changed on disk"
+// notice, the debug console, and a screenshot of every tab in both languages
+// (test-output/screenshots/).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import iconv from 'iconv-lite';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { cliCommand } from '../../services/cli/spawn.js';
+import { initWorkdir } from '../../services/config/init.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SHOTS = join(ROOT, 'test-output', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const TABS = ['settings', 'routing', 'relay', 'aliases', 'domains', 'services', 'tls', 'queue', 'logs', 'policy', 'version'];
+
+let dir: string;
+let uiDir: string;
+let profile: string;
+let smtpPort: number;
+let controlPort: number;
+let closedPort: number;
+let serve: ChildProcess | null = null;
+let serveOut = '';
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Run a command to completion (bounded), failing with its output. */
+function run(command: string, args: string[], timeoutMs: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) ok();
+      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
+    });
+  });
+}
+
+/** A minimal SMTP client: the reply to RCPT TO (and optionally send a small message). */
+async function smtpTry(rcpt: string, opts: { data?: boolean } = {}): Promise<{ rcpt: string; data?: string }> {
+  const sock = connect(smtpPort, '127.0.0.1');
+  sock.setEncoding('utf8');
+  let buf = '';
+  const waiters: Array<() => void> = [];
+  sock.on('data', (d) => {
+    buf += d;
+    waiters.splice(0).forEach((w) => w());
+  });
+  const deadline = Date.now() + 10_000;
+  async function reply(): Promise<string> {
+    // A reply ends with a line `NNN text` (RFC 5321 4.2.1: the last line has a space).
+    for (;;) {
+      const m = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buf);
+      if (m) {
+        const end = m.index + m[0].length;
+        const text = buf.slice(0, end);
+        buf = buf.slice(end);
+        return text.trim().split('\r\n').at(-1)!;
+      }
+      if (Date.now() > deadline) throw new Error(`SMTP timeout; got ${JSON.stringify(buf)}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+  const cmd = async (line: string) => {
+    sock.write(`${line}\r\n`);
+    return reply();
+  };
+  try {
+    await new Promise<void>((ok, fail) => {
+      sock.once('connect', ok);
+      sock.once('error', fail);
+    });
+    await reply(); // 220
+    await cmd('EHLO pc01.lan.test');
+    await cmd('MAIL FROM:<someone@lan.test>');
+    const r = await cmd(`RCPT TO:<${rcpt}>`);
+    let data: string | undefined;
+    if (opts.data && r.startsWith('250')) {
+      await cmd('DATA');
+      data = await cmd('Subject: e2e\r\nFrom: someone@lan.test\r\nTo: ' + rcpt + '\r\n\r\nhello\r\n.');
+    }
+    await cmd('QUIT').catch(() => '');
+    return { rcpt: r, data };
+  } finally {
+    sock.destroy();
+  }
+}
+
+async function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ args }),
+  });
+  const body = (await res.json()) as { ok: boolean; result?: T; error?: string };
+  if (!body.ok) throw new Error(`${method}: ${body.error}`);
+  return body.result as T;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < 400; i++) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${serveOut}`);
+}
+
+const EFFECT_START = ["' 中継設定 (e2e テスト)", '#<> default', '#blank false', "' LAN の端末"];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sekisho-browser-'));
+  uiDir = join(dir, '..', `${dir.split('/').at(-1)}-ui`);
+  profile = await mkdtemp(join(tmpdir(), 'sekisho-chromium-'));
+  await mkdir(SHOTS, { recursive: true });
+  [smtpPort, controlPort, closedPort] = [await freePort(), await freePort(), await freePort()];
+
+  // The UI as shipped, built into a folder of its own (other tests may build dist/ meanwhile).
+  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 120_000);
+
+  await initWorkdir(join(dir, 'mail'), { ports: [smtpPort], controlPort, hostname: 'gw.e2e.test', postmaster: 'postmaster@e2e.test' });
+  dir = join(dir, 'mail');
+  // What an admin's Notepad leaves: Shift_JIS (CP932) with CRLF and a Japanese comment.
+  await writeFile(join(dir, 'effect.dat'), iconv.encode(EFFECT_START.join('\r\n') + '\r\n', 'cp932'));
+  // Mail for remote.example goes to a port where nothing listens: it stays in the queue.
+  await writeFile(join(dir, 'gateway.dat'), `' 配送先\r\nremote.example, 127.0.0.1, ${closedPort}\r\n`);
+
+  const c = cliCommand(['serve', '--workdir', dir, '--static', uiDir]);
+  serve = spawn(c.command, c.args, { env: c.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  serve.stdout!.on('data', (d) => (serveOut += d));
+  serve.stderr!.on('data', (d) => (serveOut += d));
+  await waitFor('serve ready', async () => /^ready .*receiver=running/m.test(serveOut), 60_000);
+
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1280, height: 800 },
+    locale: 'ja-JP',
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  // Fail at the step that is wrong, well before the test's own timeout.
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  if (serve && serve.exitCode === null) {
+    const exited = new Promise((r) => serve!.once('exit', r));
+    serve.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+  }
+  const base = dir ? resolve(dir, '..') : null;
+  if (base) await rm(base, { recursive: true, force: true });
+  if (uiDir) await rm(uiDir, { recursive: true, force: true });
+  if (profile) await rm(profile, { recursive: true, force: true });
+}, 60_000);
+
+/** Load the app fresh on a tab (a hash-only change would not reload the page). */
+async function open(tab: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(`http://127.0.0.1:${controlPort}/#tab=${tab}`);
+  await page.getByTestId(`tab-${tab}`).waitFor();
+}
+
+type Status = { name: string; debug: boolean; state: string };
+const receiverStatus = async () => (await api<Status[]>('serviceStatus')).find((s) => s.name === 'receiver')!;
+
+function rowByLine(n: number) {
+  return page.locator(`[data-testid="table-editor"] tr[data-line="${n}"]`);
+}
+
+describe('browser UI against sekisho serve', () => {
+  afterAll(() => {
+    // No script error and no CSP violation anywhere in the session.
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('starts in Japanese for a Japanese browser and has no console errors', async () => {
+    await open('relay');
+    await expect.poll(() => page.locator('header .sub').textContent()).toBe('メールコントロール');
+    await expect.poll(() => page.locator('nav button[data-tab="relay"]').textContent()).toBe('中継ルール');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('effect.dat: the error shows on its row, is fixed, saved in place as CP932+CRLF, and the receiver applies it', async () => {
+    // Before: the gateway refuses to relay for 127.0.0.1 (no rule trusts it).
+    const before = await smtpTry('someone@remote.example');
+    expect(before.rcpt).toMatch(/^5\d\d /);
+
+    await open('relay');
+    const editor = page.locator('[data-testid="table-editor"]');
+    await expect.poll(() => editor.locator('tbody tr').count()).toBe(EFFECT_START.length);
+    await expect.poll(() => page.getByTestId('format').textContent()).toContain('CP932');
+
+    // Select the comment "LAN の端末" and add rules below it.
+    await rowByLine(4).locator('input').first().click();
+    await page.getByTestId('add-row').click();
+    await rowByLine(5).locator('input[data-col="0"]').fill('192.168.0.5');
+    await rowByLine(5).locator('input[data-col="1"]').fill('true');
+    await page.getByTestId('add-row').click();
+    await rowByLine(6).locator('input[data-col="0"]').fill('127.0.0.1');
+    await rowByLine(6).locator('input[data-col="1"]').fill('true');
+    await page.getByTestId('add-row').click();
+    await rowByLine(7).locator('input[data-col="0"]').fill('192.168.0.9');
+    await rowByLine(7).locator('input[data-col="1"]').fill('maybe');
+
+    // Inline validation (debounced): the error is on line 7 and nowhere else.
+    await expect.poll(() => rowByLine(7).locator('[data-code="effect.bad-action"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => rowByLine(7).getAttribute('class')).toContain('has-error');
+    expect(await rowByLine(5).locator('.diag.error').count()).toBe(0);
+    // The message is Japanese in a Japanese UI.
+    expect(await rowByLine(7).locator('[data-code="effect.bad-action"]').textContent()).toContain('動作が正しくありません');
+    await page.screenshot({ path: join(SHOTS, 'ja-relay-error.png') });
+
+    // Saving a broken file is refused; the file on disk is untouched.
+    await page.getByTestId('save').click();
+    await expect.poll(() => page.getByTestId('invalid-notice').count()).toBe(1);
+    expect(iconv.decode(await readFile(join(dir, 'effect.dat')), 'cp932')).toBe(EFFECT_START.join('\r\n') + '\r\n');
+
+    // Fix it, the error goes away, save.
+    await rowByLine(7).locator('input[data-col="1"]').fill('default');
+    await expect.poll(() => editor.locator('.diag.error').count(), { timeout: 10_000 }).toBe(0);
+    await page.getByTestId('save').click();
+    await expect.poll(() => page.getByTestId('saved-notice').count()).toBe(1);
+    expect(await page.getByTestId('dirty').count()).toBe(0);
+
+    const bytes = await readFile(join(dir, 'effect.dat'));
+    expect(bytes.includes(Buffer.from('\r\n'))).toBe(true);
+    expect(bytes.toString('latin1').replace(/\r\n/g, '')).not.toContain('\n'); // no bare LF
+    expect(iconv.decode(bytes, 'cp932')).toBe(
+      [...EFFECT_START, '192.168.0.5 true', '127.0.0.1 true', '192.168.0.9 default', ''].join('\r\n'),
+    );
+    expect(bytes.includes(Buffer.from('中継設定', 'utf8'))).toBe(false); // still Shift_JIS, not UTF-8
+
+    // The running receiver picked it up (hot reload): relay from 127.0.0.1 is now accepted.
+    const after = await waitFor('relay accepted', async () => {
+      const r = await smtpTry('someone@remote.example', { data: true });
+      return r.rcpt.startsWith('250') ? r : null;
+    });
+    expect(after.data).toMatch(/^250 /);
+  }, 90_000);
+
+  it('a change on disk while editing shows "changed on disk"; Reload shows the file as it is now', async () => {
+    await open('relay');
+    const editor = page.locator('[data-testid="table-editor"]');
+    await expect.poll(() => editor.locator('tbody tr').count()).toBe(EFFECT_START.length + 3);
+    await page.getByTestId('add-row').click();
+    await editor.locator('tbody tr').last().locator('input[data-col="0"]').fill('10.9.9.9');
+    await expect.poll(() => page.getByTestId('dirty').count()).toBe(1);
+
+    const current = iconv.decode(await readFile(join(dir, 'effect.dat')), 'cp932');
+    await writeFile(join(dir, 'effect.dat'), iconv.encode(`${current}10.1.1.1 norelay\r\n`, 'cp932'));
+    await expect.poll(() => page.getByTestId('conflict-notice').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.getByTestId('conflict-notice').textContent()).toContain('ディスク上で変更されました');
+    await page.screenshot({ path: join(SHOTS, 'ja-relay-conflict.png') });
+    await page.getByTestId('conflict-reload').click();
+    await expect.poll(() => editor.locator('tbody tr').last().locator('input[data-col="0"]').inputValue()).toBe('10.1.1.1');
+    expect(await page.getByTestId('dirty').count()).toBe(0);
+  });
+
+  it('the debug console streams the receiver trace while it runs in debug mode', async () => {
+    await open('services');
+    await expect.poll(() => page.getByTestId('service-receiver').getAttribute('data-state')).toBe('running');
+    await page.getByTestId('service-receiver').getByTestId('debug').click();
+    await expect.poll(() => page.getByTestId('debug-console').count()).toBe(1);
+    await waitFor('receiver running in debug mode', async () => {
+      const s = await receiverStatus();
+      return s.debug && s.state === 'running';
+    }, 30_000);
+    await expect.poll(() => page.getByTestId('service-receiver').getAttribute('data-state'), { timeout: 10_000 }).toBe('running');
+    await smtpTry('nobody@remote.example');
+    await expect.poll(() => page.getByTestId('debug-lines').textContent(), { timeout: 15_000 }).toContain('RCPT TO:<nobody@remote.example>');
+    await page.screenshot({ path: join(SHOTS, 'ja-services-debug.png') });
+    await page.getByTestId('debug-close').click();
+    await waitFor('receiver running normally', async () => {
+      const s = await receiverStatus();
+      return !s.debug && s.state === 'running';
+    }, 30_000);
+  }, 90_000);
+
+  it('every tab renders in Japanese and English (screenshots)', async () => {
+    await api('createAccount', 'postmaster', 'secret-pw-1');
+    await api('createAccount', 'tanaka', 'secret-pw-2');
+    for (const lang of ['ja', 'en'] as const) {
+      await open('settings');
+      await page.getByTestId('lang').selectOption(lang);
+      for (const tab of TABS) {
+        await page.locator(`nav button[data-tab="${tab}"]`).click();
+        await page.getByTestId(`tab-${tab}`).waitFor();
+        // Let the tab's first API answers arrive.
+        await expect.poll(() => page.locator(`[data-testid="tab-${tab}"]`).getByText(lang === 'ja' ? '読み込み中…' : 'Loading…').count()).toBe(0);
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: join(SHOTS, `${lang}-${tab}.png`) });
+      }
+      expect(await page.locator('nav button[data-tab="queue"]').textContent()).toBe(lang === 'ja' ? 'キュー' : 'Queue');
+    }
+    // The choice is remembered.
+    await page.reload();
+    await expect.poll(() => page.locator('nav button[data-tab="settings"]').textContent()).toBe('Server settings');
+    await page.getByTestId('lang').selectOption('ja');
+  }, 120_000);
+
+  it('the queue tab shows the waiting message with its recipient state and last reply', async () => {
+    await open('queue');
+    const row = page.locator('[data-testid="queue-list"] tbody tr[data-id]').first();
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    await row.locator('button.link').click();
+    await expect.poll(() => page.locator('[data-testid="queue-list"] .inner').textContent(), { timeout: 15_000 }).toContain('someone@remote.example');
+    await page.screenshot({ path: join(SHOTS, 'ja-queue-detail.png') });
+  });
+
+  it('the policy tester explains a decision with the rule that made it', async () => {
+    await open('policy');
+    await page.getByTestId('explain-client').fill('192.168.0.5');
+    await page.getByTestId('explain-from').fill('pc@lan.test');
+    await page.getByTestId('explain-to').fill('someone@remote.example');
+    await page.getByTestId('explain-run').click();
+    await expect.poll(() => page.getByTestId('explain-text').textContent()).toContain('effect.dat:5');
+    await page.screenshot({ path: join(SHOTS, 'ja-policy-result.png') });
+  });
+});
+
+it.skipIf(existsSync(CHROMIUM))('chromium is installed', () => {
+  throw new Error(`${CHROMIUM} is missing (apt-get install chromium)`);
+});
