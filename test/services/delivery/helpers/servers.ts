@@ -22,6 +22,8 @@ export interface SinkOptions {
   data?: (n: number) => { code: number; message: string } | null;
   /** Require AUTH with this user/password. */
   auth?: { user: string; pass: string };
+  /** Wait this long before answering the end of DATA (an attempt in flight). */
+  dataDelayMs?: number;
   /** Offer STARTTLS (smtp-server's built-in self-signed certificate). */
   starttls?: boolean;
 }
@@ -80,8 +82,9 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
           secure: session.secure,
           user: session.user as string | undefined,
         });
-        cb();
         for (const w of waiters.splice(0)) w();
+        if (opts.dataDelayMs) setTimeout(() => cb(), opts.dataDelayMs);
+        else cb();
       });
     },
   };

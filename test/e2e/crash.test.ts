@@ -1,0 +1,138 @@
+// SPEC 8: "Kill either process at any moment: on restart every message that got a 250 is still
+// delivered, at least once." Mail flows client -> `sekisho receiver` -> queue -> `sekisho
+// delivery` -> sink while both children are killed with SIGKILL several times and restarted.
+// Every message that got a 250 must reach the sink; duplicates are allowed (at least once) and
+// reported.
+import { describe, it, expect, afterEach } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { cliCommand } from '../../services/cli/spawn.js';
+import { HopConnection } from '../../services/delivery/smtp-client.js';
+import { deadPort, startSink } from '../services/delivery/helpers/servers.js';
+import { makeWorkdir, until, queuedIds } from '../services/delivery/helpers/workdir.js';
+
+const MESSAGES = 300;
+/** Message numbers at which a child is killed: delivery, receiver, delivery, … */
+const KILLS_AT = [30, 70, 110, 150, 190, 230, 270];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+class Child {
+  proc: ChildProcess | null = null;
+  starts = 0;
+  constructor(private readonly args: string[]) {}
+
+  start(): void {
+    const cmd = cliCommand(this.args);
+    const p = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr!.on('data', (c: Buffer) => process.stderr.write(`[${this.args[0]}] ${c}`));
+    this.proc = p;
+    this.starts++;
+  }
+
+  async kill9(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
+describe('crash safety (kill -9 of receiver and delivery while mail flows)', () => {
+  it(`every message answered 250 arrives at least once (${MESSAGES} messages, ${KILLS_AT.length} kills)`, async () => {
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const port = await deadPort();
+    const workdir = await makeWorkdir({
+      receiverPorts: [port],
+      gateway: [`example.jp, 127.0.0.1, ${sink.port}`],
+      delivery: { workers: 8, retryIntervalSec: 1, abnormalHours: 1, noResponseHours: 1 },
+    });
+    // The test client on loopback is trusted to relay (SPEC 6 `true`, a single host).
+    await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
+
+    const receiver = new Child(['receiver', '--workdir', workdir]);
+    const delivery = new Child(['delivery', '--workdir', workdir]);
+    cleanups.push(() => receiver.stop(), () => delivery.stop());
+    receiver.start();
+    delivery.start();
+
+    const target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
+    const opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
+    const accepted = new Set<number>();
+    let conn: HopConnection | null = null;
+    let nextKill = 0;
+    const deadline = Date.now() + 150_000;
+
+    for (let i = 0; i < MESSAGES; i++) {
+      if (nextKill < KILLS_AT.length && i === KILLS_AT[nextKill]) {
+        const victim = nextKill % 2 === 0 ? delivery : receiver;
+        await victim.kill9();
+        victim.start();
+        nextKill++;
+      }
+      // Send message i until some attempt is answered; only a 250 counts as accepted.
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`sending stalled at message ${i}`);
+        try {
+          conn ??= await HopConnection.open(target, opts);
+        } catch {
+          conn = null;
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        const body = `From: <client@test.jp>\r\nTo: <r${i}@example.jp>\r\nSubject: crash ${i}\r\n\r\nmessage ${i}\r\n`;
+        const res = await conn.send('client@test.jp', [`r${i}@example.jp`], body.length, () => Readable.from([Buffer.from(body)]));
+        const r = res.recipients[0];
+        if (r.kind === 'ok') {
+          accepted.add(i);
+          if (!res.reusable) conn = null;
+          break;
+        }
+        conn.close();
+        conn = null;
+        if (r.kind === 'perm') throw new Error(`message ${i} refused: ${r.reply}`);
+        await new Promise((r2) => setTimeout(r2, 100));
+      }
+    }
+    conn?.quit();
+
+    // Everything accepted must arrive, with both services up again.
+    const numberOf = (data: Buffer) => Number(/Subject: crash (\d+)/.exec(data.toString())?.[1] ?? -1);
+    await until(() => {
+      const seen = new Set(sink.received.map((m) => numberOf(m.data)));
+      return [...accepted].every((n) => seen.has(n));
+    }, 120_000, 'every accepted message at the sink');
+
+    const counts = new Map<number, number>();
+    for (const m of sink.received) counts.set(numberOf(m.data), (counts.get(numberOf(m.data)) ?? 0) + 1);
+    const duplicates = [...counts.entries()].filter(([, c]) => c > 1);
+    const missing = [...accepted].filter((n) => !counts.has(n));
+    process.stdout.write(
+      `crash test: ${accepted.size} accepted, ${sink.received.length} delivered, ${missing.length} missing, ` +
+        `${duplicates.length} duplicated (${duplicates.map(([n, c]) => `${n}x${c}`).join(' ') || 'none'}); ` +
+        `receiver started ${receiver.starts}x, delivery started ${delivery.starts}x\n`,
+    );
+    expect(missing).toEqual([]);
+    expect(accepted.size).toBe(MESSAGES);
+    expect(receiver.starts).toBe(1 + Math.floor(KILLS_AT.length / 2));
+    expect(delivery.starts).toBe(1 + Math.ceil(KILLS_AT.length / 2));
+    await until(async () => (await queuedIds(workdir)).length === 0, 30_000, 'queue drained');
+  }, 300_000);
+});
