@@ -15,7 +15,10 @@ export function parseAliasLine(raw: string, line: number): LineResult<AliasRule>
   if (second >= 0) {
     return { error: error(FILE, line, second + 1, 'alias.extra-arrow', 'a line has one "->"; list several targets separated by commas') };
   }
-  const [left] = fields(raw.slice(0, arrow), '\u0000');
+  const [left, more] = fields(raw.slice(0, arrow), ',');
+  if (more) {
+    return { error: error(FILE, line, more.col, 'alias.bad-address', 'one alias address before "->"; write one line per alias') };
+  }
   const a = mailbox(left.text, left.col, line, 'alias');
   if ('error' in a) return a;
 

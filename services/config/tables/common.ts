@@ -8,7 +8,6 @@ import type { Diagnostic } from '../types.js';
  * easily and Notepad shows as blank — an admin cannot see the difference, so neither do we.
  */
 export const WS = /[ \t\u3000]/;
-const WS_RUN = /[ \t\u3000]+/g;
 
 export type LineKind = 'comment' | 'blank' | 'content';
 
@@ -51,10 +50,6 @@ export function fields(raw: string, sep: string, startCol = 1): Token[] {
 export function hasSpace(text: string): number {
   const m = WS.exec(text);
   return m ? m.index : -1;
-}
-
-export function collapse(text: string): string {
-  return text.replace(WS_RUN, ' ').trim();
 }
 
 export function error(file: string, line: number, column: number, code: string, message: string): Diagnostic {

@@ -127,6 +127,7 @@ describe('aliases.dat', () => {
     ['*@test.jp -> bucho@test.jp', 14, 'alias.wildcard-mismatch'],
     ['sales@test.jp -> *@test.jp', 18, 'alias.wildcard-mismatch'],
     ['a!b@test.jp -> b@test.jp', 1, 'alias.bad-address'],
+    ['a@test.jp, b@test.jp -> c@test.jp', 12, 'alias.bad-address'],
   ])('%s -> column %i %s', (line, column, code) => {
     expect(errorOf('aliases', line)).toEqual({ file: 'aliases.dat', column, code });
   });
