@@ -3,7 +3,7 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
-import { runCli } from './cli-helper-config.js';
+import { runCli } from '../config/run-cli.js';
 import { initWorkdir } from '../../../services/config/init.js';
 import { checkWorkdir } from '../../../services/cli/commands/check.js';
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './cli-helper-config.js';
+import { runCli } from '../config/run-cli.js';
 
 let dir: string;
 beforeEach(async () => {
