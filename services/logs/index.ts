@@ -4,7 +4,7 @@
 import { AuthMasker } from './mask.js';
 import { DailyLog, type DailyLogOptions } from './daily.js';
 import { formatAccept, formatReceive, formatSender, type AcceptEntry } from './format.js';
-import { logDir } from './paths.js';
+import { dayName, logDir } from './paths.js';
 import { pruneOldLogs } from './retention.js';
 
 export type { AcceptEntry } from './format.js';
@@ -56,6 +56,16 @@ export function openLogs(workdir: string, opts: LogsOptions = {}): Logs {
   // Only sessions between a 334 and its answer are kept.
   const maskers = new Map<string, AuthMasker>();
   prune();
+  // Also when nothing is logged for days (an idle night and weekend): check the day hourly.
+  let prunedDay = dayName(now());
+  const pruneTimer = setInterval(() => {
+    const day = dayName(now());
+    if (day !== prunedDay) {
+      prunedDay = day;
+      prune();
+    }
+  }, 3_600_000);
+  pruneTimer.unref?.();
 
   return {
     accept(entry) {
@@ -90,6 +100,7 @@ export function openLogs(workdir: string, opts: LogsOptions = {}): Logs {
       await Promise.all([accept.flush(), receive.flush(), sender.flush()]);
     },
     async close() {
+      clearInterval(pruneTimer);
       maskers.clear();
       await Promise.all([accept.close(), receive.close(), sender.close()]);
     },

@@ -108,4 +108,20 @@ describe('openLogs', () => {
     await until(async () => !(await readdir(join(wd, 'log', 'accept'))).includes('200101.log'));
     expect(await readdir(join(wd, 'log', 'accept'))).toEqual(['261120.log']);
   });
+
+  it('prunes again when the day changes', async () => {
+    const dir = join(wd, 'log', 'sender');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '261121.log'), 'x\n');
+    await writeFile(join(dir, '261122.log'), 'x\n');
+    let at = new Date(2026, 10, 23, 23, 59, 0);
+    logs = openLogs(wd, { retentionDays: 1, now: () => at, eol: '\n' });
+    await until(async () => !(await readdir(dir)).includes('261121.log'));
+    logs.sender('B0000000001', 'late');
+    at = new Date(2026, 10, 24, 0, 1, 0);
+    logs.sender('B0000000001', 'next day');
+    await until(async () => !(await readdir(dir)).includes('261122.log'));
+    await logs.flush();
+    expect((await readdir(dir)).sort()).toEqual(['261123.log', '261124.log']);
+  });
 });
