@@ -49,7 +49,15 @@ export async function forwardConfirmedName(
   if (!family) return { hostname: '', note: `reverse DNS skipped: ${ip} is not an IP address` };
   const timeoutMs = opts.timeoutMs ?? 3000;
   const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
-  if (opts.servers?.length) resolver.setServers(opts.servers);
+  let serversNote = '';
+  if (opts.servers?.length) {
+    try {
+      resolver.setServers(opts.servers);
+    } catch (err) {
+      // A typo in dnsServers must not refuse every client: fall back to the system's servers.
+      serversNote = ` (dnsServers ${JSON.stringify(opts.servers)} unusable: ${(err as Error).message}; system resolver used)`;
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ReverseResult>((resolve) => {
     timer = setTimeout(() => {
@@ -80,7 +88,8 @@ export async function forwardConfirmedName(
     return { hostname: '', note: `reverse DNS ${ip} -> ${names.join(',') || '(none)'} not confirmed by forward lookup` };
   })();
   try {
-    return await Promise.race([lookup, timeout]);
+    const r = await Promise.race([lookup, timeout]);
+    return serversNote ? { ...r, note: r.note + serversNote } : r;
   } finally {
     clearTimeout(timer);
   }

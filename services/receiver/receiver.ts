@@ -415,10 +415,10 @@ class ReceiverService implements ConnectionHooks {
       this.trace(st.id, rdns.note);
       const d = evaluateConnect(snap, this.policySession(st, session));
       this.traceDecision(st.id, 'connect', d);
-      if (!d.accept) return refuse(d.reply ?? REPLIES.localError, `${d.reason}${d.rule ? ` (${formatRef(d.rule)})` : ''}`);
+      if (!d.accept) return refuse(d.reply ?? REPLIES.connectLocalError, `${d.reason}${d.rule ? ` (${formatRef(d.rule)})` : ''}`);
       this.logAccept(st, true, d.rule ? formatRef(d.rule) : undefined);
       cb();
-    })().catch((err) => refuse(REPLIES.localError, `internal error: ${errText(err)}`));
+    })().catch((err) => refuse(REPLIES.connectLocalError, `internal error: ${errText(err)}`));
   }
 
   private onAuth(

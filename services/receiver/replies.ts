@@ -18,6 +18,8 @@ export const REPLIES = {
   smuggling: reply(554, '5.6.0', 'Bare LF/CR line ending not allowed (SMTP smuggling)'),
   /** Queue write failed: RFC 5321 section 4.2.3 451, the client retries later. */
   localError: reply(451, '4.3.0', 'Requested action aborted: local error in processing'),
+  /** An internal error before the greeting: RFC 5321 section 3.1, 421 and the close. */
+  connectLocalError: reply(421, '4.3.0', 'Service temporarily unavailable: local error in processing'),
   tooManyConnections: reply(421, '4.7.0', 'Too many connections, try again later'),
   shuttingDown: reply(421, '4.3.2', 'Service shutting down, try again later'),
   /** RFC 4954 section 6: AUTH before TLS when TLS is required for it. */

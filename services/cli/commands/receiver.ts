@@ -9,6 +9,8 @@ import { startReceiver, ReceiverStartError } from '../../receiver/index.js';
 export async function run(args: ParsedArgs): Promise<number> {
   const workdir = resolve(requireOpt(args, 'workdir'));
   const debug = flag(args, 'debug') ? (line: string) => process.stdout.write(`${line}\n`) : undefined;
+  // A supervisor that stopped reading our stdout (EPIPE) must not take the mail service down.
+  process.stdout.on('error', () => {});
   let receiver;
   try {
     receiver = await startReceiver({ workdir, debug });

@@ -87,6 +87,11 @@ describe('forward-confirmed reverse DNS', () => {
     expect(slow.note).toMatch(/timed out|no reverse DNS/);
   });
 
+  it('falls back to the system resolver when dnsServers is unusable, never throws', async () => {
+    const r = await forwardConfirmedName('192.0.2.1', { servers: ['not a server'], timeoutMs: 300 });
+    expect(r.note).toMatch(/dnsServers \["not a server"\] unusable/);
+  });
+
   it('does not look up loopback clients', async () => {
     expect(isLoopback('127.0.0.1') && isLoopback('::1') && !isLoopback('192.0.2.1')).toBe(true);
     expect(await look('127.0.0.1')).toEqual({ hostname: '', note: 'reverse DNS skipped for loopback' });
