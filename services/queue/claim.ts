@@ -18,7 +18,14 @@ export interface Claim {
  * message is no longer queued (delivered and removed by another runner just before).
  */
 export async function claimMessage(workdir: string, id: QueueId): Promise<Claim | null> {
-  const held = await tryLock(lockPath(workdir, id));
+  let held;
+  try {
+    held = await tryLock(lockPath(workdir, id));
+  } catch (err) {
+    // No queue folder at all: nothing to claim.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
   if (!held) return null;
   try {
     await access(controlPath(workdir, id));

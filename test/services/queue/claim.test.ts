@@ -43,6 +43,7 @@ describe('claimMessage', () => {
   it('does not claim a message that is not (or no longer) queued', async () => {
     expect(await claimMessage(wd, 'B0000000009')).toBeNull();
     expect(await readdir(join(wd, 'incoming'))).toEqual([]);
+    expect(await claimMessage(join(wd, 'no-such-workdir'), 'B0000000009')).toBeNull();
   });
 
   it('is exclusive between two processes; a dead holder’s claim is taken over', async () => {
