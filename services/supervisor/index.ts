@@ -19,10 +19,12 @@ import { exitReason } from './exit-reason.js';
 import { killTreeSync, signalTree } from './kill-tree.js';
 import { LineSplitter, RingBuffer } from './line-buffer.js';
 import { parseReadyLine } from './ready-line.js';
+import { withParentGuard } from './parent-guard.js';
 
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 export { parseReadyLine } from './ready-line.js';
 export { exitReason } from './exit-reason.js';
+export { PARENT_GUARD_IMPORT, withParentGuard } from './parent-guard.js';
 
 export interface ChildSpec {
   command: string;
@@ -50,6 +52,11 @@ export interface SupervisorOptions {
   debugLines?: number;
   /** Restart a child that died on its own. Default true. */
   restartOnCrash?: boolean;
+  /**
+   * Default command only: make the child stop itself when this process dies, even by SIGKILL
+   * (parent-guard.ts). Default true.
+   */
+  parentGuard?: boolean;
 }
 
 type State = ServiceStatus['state'];
@@ -110,7 +117,10 @@ export class Supervisor extends EventEmitter {
     this.restartOnCrash = opts.restartOnCrash ?? true;
     this.commandFor =
       opts.commandFor ??
-      ((name, debug) => cliCommand([name, '--workdir', opts.workdir, ...(debug ? ['--debug'] : [])]));
+      ((name, debug) => {
+        const cmd = cliCommand([name, '--workdir', opts.workdir, ...(debug ? ['--debug'] : [])]);
+        return { ...cmd, args: opts.parentGuard === false ? cmd.args : withParentGuard(cmd.args) };
+      });
     for (const name of opts.services ?? (['receiver', 'delivery'] as ServiceName[])) {
       this.records.set(name, {
         name,

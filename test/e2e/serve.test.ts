@@ -152,6 +152,24 @@ describe('sekisho serve', () => {
     }
   });
 
+  it('leaves no child behind even when serve itself is killed with SIGKILL', async () => {
+    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-serve-'));
+    const controlPort = await freePort();
+    await writeFile(
+      join(workdir, 'settings.json'),
+      JSON.stringify({ receiver: { bind: '127.0.0.1', ports: [await freePort()] }, control: { port: controlPort } }),
+    );
+    const r = startServe(['--workdir', workdir]);
+    await waitLine(r, /^ready /);
+    const pids = (await apiCall<ServiceStatus[]>(controlPort, 'serviceStatus')).map((s) => s.pid!);
+    expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
+    r.child.kill('SIGKILL');
+    await r.exited;
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
   it('exits 1 with a clear message when the control port is in use', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'sekisho-serve-'));
     const blocker: Server = createServer();
