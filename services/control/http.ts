@@ -46,6 +46,7 @@ export interface ControlServer {
 
 const METHODS = new Set<string>(CONTROL_METHODS);
 const SSE_KEEPALIVE_MS = 20_000;
+const SSE_MAX_BUFFER = 8 * 1024 * 1024;
 
 class HttpError extends Error {
   constructor(
@@ -188,7 +189,12 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     });
     res.write('retry: 2000\n\n');
     sseClients.add(res);
-    const send = (e: ControlEvent) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+    const send = (e: ControlEvent) => {
+      // A client that stopped reading (a suspended laptop) must not make us buffer a debug
+      // stream forever: drop it; EventSource reconnects and gets the current status.
+      if (res.writableLength > SSE_MAX_BUFFER) return void res.destroy();
+      res.write(`data: ${JSON.stringify(e)}\n\n`);
+    };
     opts.events?.on('event', send);
     // The current state at once, so a fresh window needs no separate serviceStatus call.
     api.serviceStatus().then(
