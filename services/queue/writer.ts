@@ -132,9 +132,17 @@ class PendingFile implements PendingMessage {
       await unlink(msgRenamed ? msgFinal : this.tmpPath).catch(() => {});
       throw err;
     }
-    // From here the message exists; if the flush fails the caller must not answer 250
-    // (it answers 451 and the client retries; the runner may deliver the copy: at least once).
-    await syncDir(incomingDir(this.workdir));
+    try {
+      await syncDir(incomingDir(this.workdir));
+    } catch (err) {
+      // The disk refused the flush: the caller answers 451 and the client will send again, so
+      // take the message back (control file first, as removeMessage does) rather than let
+      // the runner deliver a copy the client does not know was accepted.
+      this.state = 'aborted';
+      await unlink(controlPath(this.workdir, this.id)).catch(() => {});
+      await unlink(msgFinal).catch(() => {});
+      throw err;
+    }
     this.state = 'committed';
     return this.id;
   }
