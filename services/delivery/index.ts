@@ -79,15 +79,24 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   const ownTimer = setInterval(() => (own = ownAddresses()), 60_000);
   ownTimer.unref();
 
-  /** Messages we know of and when they are due (ms). */
-  const due = new Map<string, number>();
+  // Due messages wait in `ready` (FIFO, so the queue is worked in arrival order); the others
+  // in `later` until their nextAttemptAt. Both are bounded by the queue's size.
+  const ready: string[] = [];
+  const readySet = new Set<string>();
+  const later = new Map<string, number>();
   const inFlight = new Map<string, Promise<void>>();
   let closing = false;
 
   const schedule = (id: string, at: number) => {
-    if (closing) return;
-    const prev = due.get(id);
-    if (prev === undefined || at < prev) due.set(id, at);
+    if (closing || readySet.has(id)) return;
+    if (at <= Date.now()) {
+      later.delete(id);
+      readySet.add(id);
+      ready.push(id);
+      return;
+    }
+    const prev = later.get(id);
+    if (prev === undefined || at < prev) later.set(id, at);
   };
 
   const run = async (id: string): Promise<void> => {
@@ -137,12 +146,15 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   const pump = () => {
     if (closing) return;
     const limit = config.current().settings.delivery.workers;
-    if (inFlight.size >= limit || due.size === 0) return;
-    const now = Date.now();
-    for (const [id, at] of due) {
-      if (inFlight.size >= limit) break;
-      if (at > now || inFlight.has(id)) continue;
-      due.delete(id);
+    while (inFlight.size < limit && ready.length) {
+      const id = ready.shift()!;
+      readySet.delete(id);
+      if (inFlight.has(id)) {
+        // Reported again while being delivered (often our own control-file rewrite): look
+        // again shortly; the attempt's result decides what happens then.
+        later.set(id, Date.now() + 1000);
+        continue;
+      }
       const p = run(id).finally(() => {
         inFlight.delete(id);
         pump();
@@ -151,7 +163,18 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
     }
   };
 
-  const tick = setInterval(pump, TICK_MS);
+  const promote = () => {
+    const now = Date.now();
+    for (const [id, at] of later) {
+      if (at <= now) {
+        later.delete(id);
+        schedule(id, 0);
+      }
+    }
+    pump();
+  };
+
+  const tick = setInterval(promote, TICK_MS);
   const queueWatcher = watchQueue(
     workdir,
     (id) => {
@@ -172,7 +195,9 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
       clearInterval(ownTimer);
       clearInterval(sweepTimer);
       queueWatcher.close();
-      due.clear();
+      ready.length = 0;
+      readySet.clear();
+      later.clear();
       // Let running attempts finish (their control files get written and claims released),
       // but not forever: a hop that never answers must not keep a stop from happening.
       const drain = Promise.allSettled([...inFlight.values()]);

@@ -58,7 +58,7 @@ describe('sekisho delivery (child process)', () => {
       return f.length ? f : null;
     }, 5000, 'smtp-sink dump');
     // smtp-sink's dump: X-Client-Addr / X-Client-Proto / X-Helo-Args / X-Mail-Args / X-Rcpt-Args, then the message.
-    const dump = await readFile(join(sinkDir, files[0]), 'utf8');
+    const dump = await readFile(join(sinkDir, files![0]), 'utf8');
     expect(dump).toContain('X-Rcpt-Args: <a@example.jp>');
     expect(dump).toContain('X-Rcpt-Args: <b@example.jp>');
     expect(dump).toContain(`hello ${id}`);
