@@ -12,7 +12,7 @@ import type { QueueWriter } from '../queue/writer.js';
 import { workPaths } from '../config/paths.js';
 import { applyOutcome, failureNote, nextAttemptAt, type AttemptOutcome } from './retry.js';
 import { planRoute, type PlanContext } from './hops.js';
-import { HopError, type ClientOptions, type RecipientResult } from './smtp-client.js';
+import { HopConnection, HopError, type ClientOptions, type HopTarget, type RecipientResult } from './smtp-client.js';
 import type { HopPool } from './pool.js';
 import { deliverLocal, LocalError } from './local.js';
 import { writeBounce, type FailedRecipient } from './bounce.js';
@@ -214,6 +214,7 @@ async function deliverGroup(
   for (const c of plan.candidates) {
     if (remaining.length === 0) break;
     ctx.debug(`route ${g.domain} -> ${c.label}`);
+    log(`route ${g.domain} -> ${c.label} for ${remaining.length} recipient(s)`);
     let results: RecipientResult[];
     let host = '';
     try {
@@ -239,7 +240,7 @@ async function deliverGroup(
 
 async function transaction(
   ctx: AttemptContext,
-  target: import('./smtp-client.js').HopTarget,
+  target: HopTarget,
   opts: ClientOptions,
   record: ControlRecord,
   recipients: string[],
@@ -252,7 +253,7 @@ async function transaction(
   // that says nothing about the hop, so try once more on a fresh connection.
   if (lease.reused && result.recipients.every((r) => r.kind === 'noanswer')) {
     lease.conn.close();
-    lease = { conn: await (await import('./smtp-client.js')).HopConnection.open(target, opts), reused: false, uses: 0 };
+    lease = { conn: await HopConnection.open(target, opts), reused: false, uses: 0 };
     result = await lease.conn.send(record.from, recipients, record.size, stream);
   }
   ctx.pool.release(lease, opts, result.reusable);

@@ -190,6 +190,40 @@ describe('delivery runner', () => {
     expect(files).toEqual([`${id}.MSG`]); // no temp file left behind
   });
 
+  it('uses the smarthost (host:port) with STARTTLS and AUTH when configured', async () => {
+    const smart = await sink({ starttls: true, auth: { user: 'relay', pass: 'pw-not-logged' } });
+    const workdir = await setup({
+      delivery: { smarthost: `127.0.0.1:${smart.port}`, smarthostUser: 'relay', smarthostPassword: 'pw-not-logged' },
+    });
+    const lines: string[] = [];
+    await runner(workdir, lines);
+    await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@anywhere.example'] });
+    await smart.waitFor(1);
+    expect(smart.received[0]).toMatchObject({ secure: true, user: 'relay', to: ['a@anywhere.example'] });
+    expect(lines).toContain(`route anywhere.example -> smarthost 127.0.0.1:${smart.port}`);
+    expect(lines.some((l) => /^smarthostAuth\s+relay \(password set\)$/.test(l))).toBe(true);
+    await until(emptyQueue(workdir), 5000, 'queue empty');
+    await until(async () => (await senderLog(workdir)).includes('removed'), 3000, 'sender log');
+    expect(lines.join('\n') + (await senderLog(workdir))).not.toContain('pw-not-logged');
+  });
+
+  it('delivers a bounce to a local sender into its inbox (forwardAll off)', async () => {
+    const refusing = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 User unknown' }) });
+    const workdir = await setup({
+      accounts: ['taro'],
+      gateway: [`example.jp, 127.0.0.1, ${refusing.port}`],
+      delivery: { forwardAll: false, refusalRetries: 0 },
+    });
+    await runner(workdir);
+    const id = await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@example.jp'] });
+    await until(emptyQueue(workdir), 5000, 'queue empty');
+    const files = await readdir(join(workdir, 'inbox', 'taro'));
+    expect(files).toHaveLength(1);
+    const mail = await simpleParser(await readFile(join(workdir, 'inbox', 'taro', files[0])));
+    expect(mail.subject).toBe('Delivery failure');
+    expect(mail.text).toContain(`Queue ID: ${id}`);
+  });
+
   it('never bounces a message whose sender is <>', async () => {
     const refusing = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 User unknown' }) });
     const workdir = await setup({ gateway: [`example.jp, 127.0.0.1, ${refusing.port}`], delivery: { refusalRetries: 0 } });
