@@ -109,7 +109,7 @@ export class Supervisor extends EventEmitter {
   private readonly commandFor: (name: ServiceName, debug: boolean) => ChildSpec;
   private closed = false;
 
-  constructor(private readonly opts: SupervisorOptions) {
+  constructor(opts: SupervisorOptions) {
     super();
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.stopGraceMs = opts.stopGraceMs ?? 20_000;
