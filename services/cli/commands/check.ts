@@ -3,6 +3,7 @@
 import { requireOpt, type ParsedArgs } from '../args.js';
 import { loadConfig } from '../../config/load.js';
 import { formatDiagnostic, type ConfigSnapshot, type Diagnostic } from '../../config/types.js';
+import { configWarnings } from '../../policy/warnings.js';
 
 export interface CheckReport {
   exitCode: number;
@@ -46,11 +47,9 @@ export async function checkWorkdir(
 
 export async function run(args: ParsedArgs): Promise<number> {
   const workdir = requireOpt(args, 'workdir');
-  // ---- LEAD: wire the policy's config warnings here -------------------------------------
-  // import { configWarnings } from '../../policy/warnings.js';
-  // const report = await checkWorkdir(workdir, { warnings: (snap) => configWarnings(snap) });
-  const report = await checkWorkdir(workdir);
-  // ----------------------------------------------------------------------------------------
+  // Warnings (mode A alias, dangerous true, dead lines after only, loops) are printed but
+  // never change the exit code: the files are valid, the admin should still look.
+  const report = await checkWorkdir(workdir, { warnings: (snap) => configWarnings(snap) });
   for (const line of report.lines) process.stdout.write(`${line}\n`);
   return report.exitCode;
 }

@@ -20,9 +20,11 @@ describe('sekisho check', () => {
   it('exits 0 with OK and counts on a clean folder', async () => {
     await appendFile(join(dir, 'domains.dat'), 'test.jp\r\n');
     await appendFile(join(dir, 'gateway.dat'), 'test.jp, 192.168.0.10\r\n');
+    // RFC 5321 4.5.1: postmaster must be reachable, or check warns (domains.no-postmaster).
+    await appendFile(join(dir, 'aliases.dat'), 'postmaster@test.jp -> postmaster@test.jp\r\n');
     const r = await runCli(['check', '--workdir', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('OK: settings.json, gateway.dat 1 route, effect.dat 2 rules, aliases.dat 0 aliases, domains.dat 1 domain, 0 accounts, 0 warnings\n');
+    expect(r.stdout).toBe('OK: settings.json, gateway.dat 1 route, effect.dat 2 rules, aliases.dat 1 alias, domains.dat 1 domain, 0 accounts, 0 warnings\n');
   });
 
   it('exits 1 naming file:line:col for every broken line, in every file', async () => {
@@ -54,6 +56,19 @@ describe('sekisho check', () => {
     });
     expect(report.exitCode).toBe(0);
     expect(report.lines).toEqual(['aliases.dat:3:1: warning: mode A', expect.stringMatching(/^OK: .*1 warning$/)]);
+  });
+
+  it('the real CLI prints the policy warnings (mode A, dangerous true, dead lines) and still exits 0', async () => {
+    await appendFile(join(dir, 'domains.dat'), 'test.jp\r\n');
+    await appendFile(join(dir, 'aliases.dat'), '*@test.jp -> *@test.jp\r\n');
+    await appendFile(join(dir, 'effect.dat'), '192.168.*.* true\r\n10.0.0.1 only\r\n10.0.0.2 default\r\n');
+    const r = await runCli(['check', '--workdir', dir]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^aliases\.dat:\d+(:\d+)?: warning: .*mode A/));
+    expect(lines).toContainEqual(expect.stringMatching(/^effect\.dat:\d+(:\d+)?: warning: dead rule/));
+    expect(lines.filter((l) => l.startsWith('effect.dat:')).length).toBeGreaterThanOrEqual(2);
+    expect(lines[lines.length - 1]).toMatch(/^OK: .* [1-9]\d* warnings?$/);
   });
 
   it('without --workdir it is a usage error', async () => {
