@@ -13,9 +13,12 @@ import { randomBytes } from 'node:crypto';
 
 const HOST = hostname();
 
-/** Lock paths held by this process (a lock carrying our own pid but not in here is from an
- *  earlier process that had the same pid, as happens in containers where pids restart at 1). */
+/** Lock paths held by this process. A lock carrying our own pid but not in here is from an
+ *  earlier process that had the same pid, as happens in containers where pids restart at 1. */
 const heldHere = new Set<string>();
+/** Lock paths this process is acquiring right now, marked synchronously so that two callers
+ *  in one process (two workers handed the same ID) never race each other. */
+const acquiring = new Set<string>();
 
 export interface LockInfo {
   pid: number;
@@ -175,19 +178,26 @@ export class HeldLock {
 
 /** Take the lock, breaking it if its holder is dead; null when a live process holds it. */
 export async function tryLock(path: string): Promise<HeldLock | null> {
-  if (heldHere.has(path)) return null;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const content = newContent();
-    if (await createWithContent(path, content)) {
-      heldHere.add(path);
-      return new HeldLock(path, content);
+  if (heldHere.has(path) || acquiring.has(path)) return null;
+  acquiring.add(path);
+  let held: HeldLock | null = null;
+  try {
+    for (let attempt = 0; attempt < 4 && !held; attempt++) {
+      const content = newContent();
+      if (await createWithContent(path, content)) {
+        held = new HeldLock(path, content);
+        heldHere.add(path);
+        break;
+      }
+      const raw = await readRaw(path);
+      if (raw === null) continue; // released meanwhile: try again
+      if (!(await isStale(path, raw))) break;
+      await breakStale(path, raw);
     }
-    const raw = await readRaw(path);
-    if (raw === null) continue; // released meanwhile: try again
-    if (!(await isStale(path, raw))) return null;
-    await breakStale(path, raw);
+  } finally {
+    acquiring.delete(path);
   }
-  return null;
+  return held;
 }
 
 /** Wait for the lock (bounded): used for short critical sections such as the ID counter. */

@@ -40,6 +40,15 @@ describe('claimMessage', () => {
     await b!.release();
   });
 
+  it('concurrent claims of one message inside one process: exactly one wins', async () => {
+    await queued('B0000000011');
+    for (let round = 0; round < 5; round++) {
+      const claims = await Promise.all(Array.from({ length: 8 }, () => claimMessage(wd, 'B0000000011')));
+      expect(claims.filter((c) => c !== null)).toHaveLength(1);
+      await Promise.all(claims.map((c) => c?.release()));
+    }
+  });
+
   it('does not claim a message that is not (or no longer) queued', async () => {
     expect(await claimMessage(wd, 'B0000000009')).toBeNull();
     expect(await readdir(join(wd, 'incoming'))).toEqual([]);
