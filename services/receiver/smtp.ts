@@ -54,6 +54,8 @@ export class SekishoConnection extends SMTPConnection {
   blankSender = false;
   private inEhlo = false;
   private readonly hooks: ConnectionHooks;
+  /** A command that arrived before the greeting while greetPauseMs is 0 (see _onCommand). */
+  private early: { command: Buffer; callback?: () => void } | null = null;
 
   constructor(server: SekishoServer, socket: Socket | TLSSocket, options: ConstructorParameters<typeof SMTPConnection>[2], hooks: ConnectionHooks) {
     super(server, socket, options);
@@ -77,6 +79,28 @@ export class SekishoConnection extends SMTPConnection {
     const first = Array.isArray(lines) ? lines[0] : lines;
     if (typeof first === 'string' && ENHANCED_PREFIX.test(first)) context = false;
     super.send(code, lines, context);
+  }
+
+  /**
+   * With greetPauseMs 0 there is no early-talker test (SPEC 7), yet the banner still waits for
+   * the connect policy (reverse DNS can take seconds): a command that arrives meanwhile is held
+   * and run once the banner is out, instead of the patched library's 554. The parser sends the
+   * next line only after this one's callback, so at most one command is held.
+   */
+  _onCommand(command: Buffer, callback?: () => void): void {
+    const pause = (this._server.options as { greetPauseMs?: number }).greetPauseMs;
+    if (!this._ready && !this._closing && pause === 0) {
+      this.early = { command, callback };
+      return;
+    }
+    super._onCommand(command, callback);
+  }
+
+  _sendGreeting(): void {
+    super._sendGreeting();
+    const held = this.early;
+    this.early = null;
+    if (held) setImmediate(() => super._onCommand(held.command, held.callback));
   }
 
   /** Send one of our Reply values. */
