@@ -1,6 +1,7 @@
 // SPEC 8: "Kill either process at any moment: on restart every message that got a 250 is still
-// delivered, at least once." Mail flows client -> `sekisho receiver` -> queue -> `sekisho
-// delivery` -> sink while both children are killed with SIGKILL several times and restarted.
+// delivered, at least once." Mail flows client -> receiver -> queue -> delivery -> sink under
+// `sekisho serve`, while its receiver and delivery children are killed with SIGKILL several
+// times (serve's supervisor restarts them, with its backoff).
 // Every message that got a 250 must reach the sink; duplicates are allowed (at least once) and
 // reported.
 import { describe, it, expect, afterEach } from 'vitest';
@@ -22,35 +23,60 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-class Child {
-  proc: ChildProcess | null = null;
-  starts = 0;
-  constructor(private readonly args: string[]) {}
+/** `sekisho serve` (receiver + delivery supervised as children, SPEC 1), with the pid of each
+ * child as serve reports it on stdout (`delivery running pid 1234`). */
+class Serve {
+  proc: ChildProcess;
+  readonly pids: Record<'receiver' | 'delivery', number[]> = { receiver: [], delivery: [] };
+  readonly exited: Promise<number | null>;
 
-  start(): void {
-    const cmd = cliCommand(this.args);
-    const p = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    p.stderr!.on('data', (c: Buffer) => process.stderr.write(`[${this.args[0]}] ${c}`));
-    this.proc = p;
-    this.starts++;
+  constructor(args: string[]) {
+    const cmd = cliCommand(['serve', ...args]);
+    this.proc = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^(receiver|delivery) running pid (\d+)/.exec(l);
+        if (m) {
+          const list = this.pids[m[1] as 'receiver' | 'delivery'];
+          if (list[list.length - 1] !== Number(m[2])) list.push(Number(m[2]));
+        }
+      }
+    });
+    this.proc.stderr!.on('data', (c: Buffer) => process.stderr.write(`[serve] ${c}`));
+    this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
   }
 
-  async kill9(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await gone;
+  /** kill -9 the running child `name` (waiting, bounded, until one is running). */
+  async kill9(name: 'receiver' | 'delivery'): Promise<number> {
+    const list = this.pids[name];
+    const pid = await until(() => {
+      const p = list[list.length - 1];
+      return p && isAlive(p) ? p : 0;
+    }, 60_000, `${name} running`);
+    process.kill(pid, 'SIGKILL');
+    await until(() => !isAlive(pid), 5000, `${name} pid ${pid} gone`);
+    return pid;
   }
 
   async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-    await gone;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
+    this.proc.kill('SIGTERM');
+    await this.exited;
     clearTimeout(t);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -67,11 +93,9 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
     // The test client on loopback is trusted to relay (SPEC 6 `true`, a single host).
     await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
 
-    const receiver = new Child(['receiver', '--workdir', workdir]);
-    const delivery = new Child(['delivery', '--workdir', workdir]);
-    cleanups.push(() => receiver.stop(), () => delivery.stop());
-    receiver.start();
-    delivery.start();
+    const serve = new Serve(['--workdir', workdir, '--control-port', String(await deadPort())]);
+    cleanups.push(() => serve.stop());
+    const killed: string[] = [];
 
     const target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
     const opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
@@ -82,9 +106,8 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
 
     for (let i = 0; i < MESSAGES; i++) {
       if (nextKill < KILLS_AT.length && i === KILLS_AT[nextKill]) {
-        const victim = nextKill % 2 === 0 ? delivery : receiver;
-        await victim.kill9();
-        victim.start();
+        const victim = nextKill % 2 === 0 ? 'delivery' : 'receiver';
+        killed.push(`${victim}:${await serve.kill9(victim)}@${i}`);
         nextKill++;
       }
       // Send message i until some attempt is answered; only a 250 counts as accepted.
@@ -127,12 +150,13 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
     process.stdout.write(
       `crash test: ${accepted.size} accepted, ${sink.received.length} delivered, ${missing.length} missing, ` +
         `${duplicates.length} duplicated (${duplicates.map(([n, c]) => `${n}x${c}`).join(' ') || 'none'}); ` +
-        `receiver started ${receiver.starts}x, delivery started ${delivery.starts}x\n`,
+        `killed ${killed.join(' ')}; receiver pids ${serve.pids.receiver.join(',')}, delivery pids ${serve.pids.delivery.join(',')}\n`,
     );
     expect(missing).toEqual([]);
     expect(accepted.size).toBe(MESSAGES);
-    expect(receiver.starts).toBe(1 + Math.floor(KILLS_AT.length / 2));
-    expect(delivery.starts).toBe(1 + Math.ceil(KILLS_AT.length / 2));
+    // Every kill hit a different process, and serve restarted each child after it.
+    expect(new Set(killed.map((k) => k.split('@')[0])).size).toBe(KILLS_AT.length);
+    await until(() => serve.pids.receiver.length > Math.floor(KILLS_AT.length / 2) && serve.pids.delivery.length > Math.ceil(KILLS_AT.length / 2), 30_000, 'children restarted');
     await until(async () => (await queuedIds(workdir)).length === 0, 30_000, 'queue drained');
   }, 300_000);
 });
