@@ -170,6 +170,35 @@ describe('sekisho serve', () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 
+  it('protects the API with control.password and applies a new password at once', async () => {
+    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-serve-'));
+    const controlPort = await freePort();
+    await writeFile(
+      join(workdir, 'settings.json'),
+      JSON.stringify({ receiver: { bind: '127.0.0.1', ports: [await freePort()] }, control: { port: controlPort, password: 'first-pw' } }),
+    );
+    const r = startServe(['--workdir', workdir]);
+    await waitLine(r, /^ready /);
+    const post = (method: string, auth: string, args: unknown[] = []) =>
+      fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${auth}` },
+        body: JSON.stringify({ args }),
+      });
+    expect((await post('version', 'wrong')).status).toBe(401);
+    const read = (await (await post('readSettings', 'first-pw')).json()) as { result: { settings: { control: object }; version: string } };
+    const { settings, version } = read.result;
+    const saved = await post('saveSettings', 'first-pw', [{ ...settings, control: { ...settings.control, password: 'second-pw' } }, version]);
+    expect(((await saved.json()) as { result: { ok: boolean } }).result.ok).toBe(true);
+    // serve hears the settings change (file poll) and switches within a few seconds.
+    const deadline = Date.now() + 15_000;
+    while ((await post('version', 'second-pw')).status !== 200 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+    expect((await post('version', 'second-pw')).status).toBe(200);
+    expect((await post('version', 'first-pw')).status).toBe(401);
+    const status = (await (await post('serviceStatus', 'second-pw')).json()) as { result: ServiceStatus[] };
+    await stopAndCheck(r, status.result.map((s) => s.pid!));
+  });
+
   it('exits 1 with a clear message when the control port is in use', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'sekisho-serve-'));
     const blocker: Server = createServer();
