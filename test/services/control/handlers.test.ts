@@ -117,7 +117,7 @@ describe('tables', () => {
     const view = await api.readTable('domains');
     const r = await api.saveTable({ table: 'domains', lines: ["' ドメイン 🙂", 'test.jp'], baseVersion: view.version });
     expect(r).toMatchObject({ ok: false, reason: 'invalid' });
-    if (r.ok) return;
+    if (r.ok || r.reason !== 'invalid') throw new Error('expected invalid');
     expect(r.diagnostics[0].message).toMatch(/Shift_JIS|CP932/);
   });
 
