@@ -413,6 +413,11 @@ class ReceiverService implements ConnectionHooks {
       const rdns = await forwardConfirmedName(st.clientIp, { servers: snap.settings.delivery.dnsServers });
       st.clientHostname = rdns.hostname;
       this.trace(st.id, rdns.note);
+      if (rdns.hostname) {
+        // The EHLO reply greets the confirmed name instead of `[ip]`.
+        st.conn._setClientHostname(rdns.hostname);
+        session.clientHostname = rdns.hostname;
+      }
       const d = evaluateConnect(snap, this.policySession(st, session));
       this.traceDecision(st.id, 'connect', d);
       if (!d.accept) return refuse(d.reply ?? REPLIES.connectLocalError, `${d.reason}${d.rule ? ` (${formatRef(d.rule)})` : ''}`);

@@ -100,16 +100,19 @@ describe('AUTH', () => {
     t.close();
   });
 
-  it('a wrong password is 535 5.7.8', async () => {
-    const t = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: r.port,
-      requireTLS: true,
-      tls: { rejectUnauthorized: false },
-      auth: { user: 'alice', pass: 'wrong' },
-    });
-    await expect(t.verify()).rejects.toMatchObject({ responseCode: 535, response: '535 5.7.8 Authentication credentials invalid' });
-    t.close();
+  it.each(['PLAIN', 'LOGIN'])('a wrong password with %s is 535 5.7.8; so is an unknown user', async (authMethod) => {
+    for (const [user, pass] of [['alice', 'wrong'], ['nobody', 'secret']]) {
+      const t = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: r.port,
+        requireTLS: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user, pass },
+        authMethod,
+      });
+      await expect(t.verify()).rejects.toMatchObject({ responseCode: 535, response: '535 5.7.8 Authentication credentials invalid' });
+      t.close();
+    }
   });
 
   it('CRAM-MD5 with a plain apop.dat password, good and bad', async () => {
