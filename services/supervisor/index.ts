@@ -95,6 +95,7 @@ interface ServiceRecord {
 }
 
 const STDERR_HEAD_LINES = 40;
+const MAX_LINE_CHARS = 4000;
 
 /**
  * Events: `'event'` with a ControlEvent (`status` on every state change, `debug` for every
@@ -277,7 +278,9 @@ export class Supervisor extends EventEmitter {
     }
   }
 
-  private addOutput(r: ServiceRecord, line: string): void {
+  private addOutput(r: ServiceRecord, raw: string): void {
+    // A debug console shows lines, not megabyte dumps: 2000 kept lines stay a few MB at most.
+    const line = raw.length > MAX_LINE_CHARS ? `${raw.slice(0, MAX_LINE_CHARS)}… (${raw.length} characters)` : raw;
     r.output.push(line);
     this.emit('event', { type: 'debug', service: r.name, line } satisfies ControlEvent);
   }
