@@ -3,6 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watchQueue, type QueueWatcher } from '../../../services/queue/watch.js';
 import { QueueWriter } from '../../../services/queue/writer.js';
+import { readControl, writeControl } from '../../../services/queue/store.js';
 import { freshWorkdir, removeWorkdir, sampleRecord, until } from './helpers.js';
 
 let wd: string;
@@ -33,6 +34,19 @@ describe('watchQueue', () => {
     const fresh = await commitOne(w);
     await until(() => seen.includes(fresh));
     expect(seen.filter((id) => id === old)).toHaveLength(1);
+  });
+
+  it('reports a control record rewritten in place (e.g. "retry now" from the control app)', async () => {
+    const w = new QueueWriter(wd);
+    const id = await commitOne(w);
+    const seen: string[] = [];
+    watcher = watchQueue(wd, (x) => seen.push(x), { rescanMs: 600_000 });
+    await until(() => seen.length === 1);
+    const rec = await readControl(wd, id);
+    await writeControl(wd, { ...rec, nextAttemptAt: new Date().toISOString() });
+    // fs.watch may say it more than once; the runner de-duplicates by claiming.
+    await until(() => seen.length >= 2);
+    expect(new Set(seen)).toEqual(new Set([id]));
   });
 
   it('with initial: false reports only what arrives after the start', async () => {

@@ -152,4 +152,21 @@ describe('QueueWriter', () => {
     expect(names.filter((n) => n.endsWith('.MSG')).length).toBe(ids.length);
     expect(names.filter((n) => !n.endsWith('.MSG') && !n.endsWith('.$CP'))).toEqual([]);
   });
+
+  it('two writer processes (two receivers) on one folder: every commit lands under its own id', async () => {
+    const kids = [startChild('write', [wd, 'loop']), startChild('write', [wd, 'loop'])];
+    children.push(...kids);
+    const enough = (k: Child) => k.waitFor(() => k.lines.filter((l) => l.startsWith('committed ')).length >= 10, 30_000);
+    await Promise.all(kids.map(enough));
+    await Promise.all(kids.map((k) => stopChild(k, 'SIGKILL')));
+    const committed = kids.map((k) => k.lines.filter((l) => l.startsWith('committed ')).map((l) => l.slice(10)));
+    const all = [...committed[0], ...committed[1]];
+    expect(new Set(all).size).toBe(all.length);
+    const ids = await listQueueIds(wd);
+    for (const id of all) expect(ids).toContain(id);
+    for (const id of ids) {
+      const rec = await readControl(wd, id);
+      expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(rec.size);
+    }
+  });
 });
