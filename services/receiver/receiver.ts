@@ -31,6 +31,11 @@ export interface ReceiverOptions {
   workdir: string;
   /** Receives the `--debug` output: the effective configuration, then the trace. */
   debug?: (line: string) => void;
+  /**
+   * Problems an admin must see without --debug (a configuration change not applied, a
+   * listener change that needs a restart). Default: stderr, `sekisho receiver: ` first.
+   */
+  warn?: (text: string) => void;
 }
 
 export interface Receiver {
@@ -162,6 +167,7 @@ class ReceiverService implements ConnectionHooks {
     private readonly logs: Logs,
     private readonly tls: { key: Buffer; cert: Buffer } | null,
     private readonly debugSink: ((line: string) => void) | undefined,
+    private readonly warnSink: (text: string) => void,
   ) {
     this.writer = new QueueWriter(workdir);
     this.started = listenSettings(watcher.current());
@@ -187,7 +193,7 @@ class ReceiverService implements ConnectionHooks {
 
   /** Problems an admin must see even without --debug (stderr), and in the trace. */
   private warn(text: string): void {
-    process.stderr.write(`sekisho receiver: ${text}\n`);
+    this.warnSink(text);
     this.trace(null, text);
   }
 
@@ -639,13 +645,14 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     const tls = await readTls(snap);
     logs = openLogs(snap.workdir, {
       retentionDays: snap.settings.logs.retentionDays,
-      onError: (err) => process.stderr.write(`sekisho receiver: log write failed: ${err.message}\n`),
+      onError: (err) => (opts.warn ?? ((t: string) => void process.stderr.write(`sekisho receiver: ${t}\n`)))(`log write failed: ${err.message}`),
     });
     const r = snap.settings.receiver;
     if (opts.debug) {
       for (const line of effectiveConfigLines(snap, { ports: r.ports, implicitTlsPorts: r.implicitTlsPorts, tls: !!tls })) opts.debug(line);
     }
-    service = new ReceiverService(snap.workdir, watcher, logs, tls, opts.debug);
+    const warn = opts.warn ?? ((text: string) => void process.stderr.write(`sekisho receiver: ${text}\n`));
+    service = new ReceiverService(snap.workdir, watcher, logs, tls, opts.debug, warn);
     await service.listen();
   } catch (err) {
     if (service) {

@@ -76,18 +76,22 @@ export interface Running {
   rx: Receiver;
   port: number;
   trace: string[];
+  /** What the receiver would have written to stderr. */
+  warnings: string[];
   stop(): Promise<void>;
 }
 
 export async function runReceiver(o: WorkdirOptions = {}): Promise<Running> {
   const { workdir } = await makeWorkdir(o);
   const trace: string[] = [];
-  const rx = await startReceiver({ workdir, debug: (l) => trace.push(l) });
+  const warnings: string[] = [];
+  const rx = await startReceiver({ workdir, debug: (l) => trace.push(l), warn: (t) => warnings.push(t) });
   return {
     workdir,
     rx,
     port: rx.ports[0],
     trace,
+    warnings,
     async stop() {
       await rx.close();
       await rm(workdir, { recursive: true, force: true });

@@ -62,6 +62,7 @@ describe('hot reload', () => {
     await writeFile(join(r.workdir, 'effect.dat'), crlf(['#<> default', '*@spam.ext.jp sometimes']));
     await eventually(() => /configuration change not applied/.test(r.trace.join('\n')), 10_000, 'rejection traced');
     expect(r.trace.join('\n')).toMatch(/ {2}effect\.dat:2(:\d+)?: error: /);
+    expect(r.warnings.join('\n')).toMatch(/^configuration change not applied, the last good configuration stays in force:\n {2}effect\.dat:2:\d+: error: "sometimes" is not an action/m);
     expect(await mailFromCode('x@spam.ext.jp')).toBe(550);
     expect(await mailFromCode('a@ext.jp')).toBe(250);
     // Repaired: applied again.
@@ -78,6 +79,7 @@ describe('hot reload', () => {
     await writeFile(path, JSON.stringify(s, null, 2));
     await eventually(() => /listener settings changed \(ports .*\): restart the receiver/.test(r.trace.join('\n')), 10_000, 'restart note');
     expect(r.rx.ports).toEqual([r.port]);
+    expect(r.warnings.some((w) => /^listener settings changed \(ports \[\d+\] -> \[\d+,1\]\): restart the receiver to apply them$/.test(w))).toBe(true);
     expect(await mailFromCode('a@ext.jp')).toBe(250);
   });
 
