@@ -98,7 +98,17 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     res.setHeader('Cache-Control', 'no-store');
     if (!originAllowed(req)) return sendJson(res, 403, { ok: false, error: 'cross-origin request refused' });
     const route = url.pathname.slice('/api/'.length);
-    const loggedIn = !password || isAuthorized(req, password);
+    const who = req.socket.remoteAddress ?? '';
+    const bearer = password ? bearerToken(req) : null;
+    if (bearer !== null) {
+      // A wrong Bearer password is a guess like a wrong login: same throttle.
+      if (throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
+      if (!safeEqual(bearer, password)) {
+        throttle.fail(who);
+        return sendJson(res, 401, { ok: false, error: 'wrong password' });
+      }
+    }
+    const loggedIn = !password || bearer !== null || hasSession(req, password);
 
     if (route === 'session' && req.method === 'GET') {
       const state = { passwordRequired: !!password, loggedIn };
@@ -122,9 +132,7 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     return call(req, res, route as keyof ControlApi);
   }
 
-  function isAuthorized(req: IncomingMessage, password: string): boolean {
-    const bearer = bearerToken(req);
-    if (bearer !== null) return safeEqual(bearer, password);
+  function hasSession(req: IncomingMessage, password: string): boolean {
     const token = parseCookies(req.headers.cookie).get(cookieName);
     return !!token && sessions.valid(token, password);
   }

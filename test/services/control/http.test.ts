@@ -197,9 +197,18 @@ describe('password', () => {
     }
     expect(statuses.slice(0, 10).every((x) => x === 401)).toBe(true);
     expect(statuses.slice(10)).toEqual([429, 429]);
-    // Even the right password waits out the window.
+    // Even the right password waits out the window, by login or by Bearer.
     const right = await call(s.port, 'POST', '/api/login', { body: JSON.stringify({ password: 'right' }), headers: JSON_HEADERS });
     expect(right.status).toBe(429);
+    expect((await api(s.port, 'version', [], { Authorization: 'Bearer right' })).status).toBe(429);
+  });
+
+  it('throttles Bearer guesses like logins', async () => {
+    const s = await serve({ password: 'right' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await api(s.port, 'version', [], { Authorization: `Bearer guess${i}` })).status);
+    expect(statuses.slice(0, 10).every((x) => x === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
   });
 });
 
