@@ -20,5 +20,19 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
   },
-  server: { port: 5173, strictPort: false },
+  // `npm run dev:renderer`: the UI with hot reload, its /api proxied to a running
+  // `sekisho serve` (SEKISHO_API, default the control port 8025). The Origin header is
+  // dropped because the control server refuses cross-origin calls (and this is one only
+  // for the proxy's sake).
+  server: {
+    port: 5173,
+    strictPort: false,
+    proxy: {
+      '/api': {
+        target: process.env.SEKISHO_API ?? 'http://127.0.0.1:8025',
+        changeOrigin: true,
+        configure: (proxy) => proxy.on('proxyReq', (req) => req.removeHeader('origin')),
+      },
+    },
+  },
 });
