@@ -179,6 +179,15 @@ export class QueueWriter {
     return this.allocator;
   }
 
+  /**
+   * Optional: open the ID counter and the temp folder now, so a start-up problem (folder not
+   * writable, counter lock held by a hung process) shows at start and not at the first message.
+   */
+  async ready(): Promise<void> {
+    await this.ids();
+    await ensureQueueDirs(this.workdir);
+  }
+
   /** Allocate an ID and open the temp file; call write() for the content, then commit()/abort(). */
   async begin(): Promise<PendingMessage> {
     const id = await (await this.ids()).next();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -47,6 +47,11 @@ describe('QueueWriter', () => {
     // Pretty printed, format first: readable in Notepad.
     const text = await readFile(join(incoming(), `${id}.$CP`), 'utf8');
     expect(text.split('\n')[1]).toBe('  "format": "sekisho-queue/1",');
+  });
+
+  it('ready() reports an unusable queue folder at start', async () => {
+    await writeFile(join(wd, 'incoming'), 'a file where the folder should be');
+    await expect(new QueueWriter(wd).ready()).rejects.toThrow();
   });
 
   it('abort leaves nothing behind', async () => {
