@@ -1,3 +1,4 @@
+/// <reference types="svelte" />
 // The UI language: the default from the browser, the translations of every key and of the
 // diagnostics by code, and dates in the UI language.
 import { describe, it, expect } from 'vitest';

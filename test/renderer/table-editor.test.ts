@@ -1,3 +1,4 @@
+/// <reference types="svelte" />
 // TableEditor (renderer/src/lib/state/table-editor.svelte.ts) against the real ControlApi
 // handlers over a fresh work folder: rows, comment lines, undo/redo, dirty, validation,
 // saving, and changes made on disk meanwhile.
