@@ -34,6 +34,37 @@ function label(n: ProfileNode): { name: string; where: string } {
   return { name: n.callFrame.functionName || '(anonymous)', where };
 }
 
+/**
+ * Busy time per source file: JS self time goes to its own file; native time (syscalls, GC
+ * aside) to the nearest caller outside Node's internals — so "the queue writer's fsyncs"
+ * count for services/queue/writer.ts, not for `(native)`.
+ */
+export function byFile(p: Profile): Array<{ file: string; ms: number; pct: number }> {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const files = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const ms = (p.timeDeltas[i] ?? 0) / 1000;
+    const n = byId.get(p.samples[i])!;
+    const name = n.callFrame.functionName;
+    if (name === '(idle)') continue;
+    busy += ms;
+    let file = name === '(garbage collector)' || name === '(program)' ? name : '';
+    for (let cur: number | undefined = n.id; !file && cur !== undefined; cur = parent.get(cur)) {
+      const w = label(byId.get(cur)!).where;
+      if (w.startsWith('node:') || w === '(native)') continue;
+      file = w.replace(/:\d+$/, '');
+    }
+    file ||= '(node internals)';
+    files.set(file, (files.get(file) ?? 0) + ms);
+  }
+  return [...files]
+    .map(([file, ms]) => ({ file, ms: Math.round(ms), pct: busy ? Math.round((ms / busy) * 1000) / 10 : 0 }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
 export function summarise(p: Profile, top = 25): { totalMs: number; idleMs: number; hot: HotFunction[] } {
   const self = new Map<number, number>();
   for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
@@ -110,6 +141,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const s = summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, top);
     process.stdout.write(`\n${f}\n  sampled ${s.totalMs} ms, idle ${s.idleMs} ms, busy ${s.totalMs - s.idleMs} ms\n`);
     process.stdout.write(`  ${'self ms'.padStart(8)} ${'self %'.padStart(6)} ${'incl ms'.padStart(8)}  function  (file:line)\n`);
+    const profile = JSON.parse(readFileSync(f, 'utf8')) as Profile;
+    process.stdout.write(`  busy time by file (native calls charged to their caller):\n`);
+    for (const x of byFile(profile).slice(0, 15)) process.stdout.write(`  ${String(x.ms).padStart(8)} ${x.pct.toFixed(1).padStart(6)}  ${x.file}\n`);
+    process.stdout.write(`  hottest functions:\n`);
     for (const h of s.hot) {
       process.stdout.write(`  ${String(h.selfMs).padStart(8)} ${h.selfPct.toFixed(1).padStart(6)} ${String(h.totalMs).padStart(8)}  ${h.name}  (${h.where})\n`);
       for (const c of h.callers) process.stdout.write(`  ${''.padStart(24)}    <- ${c.ms} ms ${c.caller}\n`);

@@ -11,7 +11,7 @@
 // Everything it starts is stopped on exit, failure or Ctrl+C (bench/lib/procs.ts).
 import { mkdtemp, mkdir, writeFile, rm, readdir, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir, cpus, totalmem, release } from 'node:os';
+import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,24 +47,43 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-async function scenarios(t: Target): Promise<TargetResults> {
-  const r: TargetResults = {};
-  log(`${t.name}: ${P.m4k} x 4 KB over ${P.sessions} sessions`);
-  r.throughput4k = await throughput(t, { messages: P.m4k, payloadBytes: 4096, sessions: P.sessions, timeoutMs: P.timeoutMs });
-  log(`${t.name}:   ${r.throughput4k.acceptPerSec} accepted/s, ${r.throughput4k.e2ePerSec} end-to-end/s ${r.throughput4k.error ?? ''}`);
-  log(`${t.name}: ${P.m100k} x 100 KB over ${P.sessions} sessions`);
-  r.throughput100k = await throughput(t, { messages: P.m100k, payloadBytes: 100 * 1024, sessions: P.sessions, timeoutMs: P.timeoutMs });
-  log(`${t.name}:   ${r.throughput100k.acceptPerSec} accepted/s, ${r.throughput100k.e2ePerSec} end-to-end/s ${r.throughput100k.error ?? ''}`);
-  log(`${t.name}: latency, ${P.latencyMsgs} x 4 KB over ${P.sessions} sessions (Node client)`);
-  r.latency = await latency(t, { messages: P.latencyMsgs, sessions: P.sessions, payloadBytes: 4096, timeoutMs: P.timeoutMs });
-  log(`${t.name}:   accept p50 ${r.latency.acceptP50Ms} ms p99 ${r.latency.acceptP99Ms} ms, errors ${r.latency.errors} ${r.latency.firstError ?? ''}`);
-  log(`${t.name}: ${P.held} held sessions`);
-  r.held = await held(t, { count: P.held, settleMs: 1000 });
-  log(`${t.name}:   held ${r.held.held}/${r.held.requested} ${r.held.firstError ?? ''}`);
-  log(`${t.name}: one ${P.bigBytes / 1024 / 1024} MB message`);
-  r.big = await bigMessage(t, { bytes: P.bigBytes, timeoutMs: P.timeoutMs });
-  log(`${t.name}:   accept ${r.big.acceptMs} ms, end-to-end ${r.big.e2eMs} ms ${r.big.error ?? ''}`);
-  return r;
+type ScenarioName = 'throughput4k' | 'throughput100k' | 'latency' | 'held' | 'big';
+
+/** One scenario on one target, logged; the load average is kept with it (a shared machine). */
+async function scenario(t: Target, r: TargetResults, name: ScenarioName): Promise<void> {
+  (r.load1 ??= {})[name] = Math.round(loadavg()[0] * 100) / 100;
+  switch (name) {
+    case 'throughput4k': {
+      log(`${t.name}: ${P.m4k} x 4 KB over ${P.sessions} sessions`);
+      const x = (r.throughput4k = await throughput(t, { messages: P.m4k, payloadBytes: 4096, sessions: P.sessions, timeoutMs: P.timeoutMs }));
+      log(`${t.name}:   ${x.acceptPerSec} accepted/s, ${x.e2ePerSec} end-to-end/s ${x.error ?? ''}`);
+      break;
+    }
+    case 'throughput100k': {
+      log(`${t.name}: ${P.m100k} x 100 KB over ${P.sessions} sessions`);
+      const x = (r.throughput100k = await throughput(t, { messages: P.m100k, payloadBytes: 100 * 1024, sessions: P.sessions, timeoutMs: P.timeoutMs }));
+      log(`${t.name}:   ${x.acceptPerSec} accepted/s, ${x.e2ePerSec} end-to-end/s ${x.error ?? ''}`);
+      break;
+    }
+    case 'latency': {
+      log(`${t.name}: latency, ${P.latencyMsgs} x 4 KB over ${P.sessions} sessions (Node client)`);
+      const x = (r.latency = await latency(t, { messages: P.latencyMsgs, sessions: P.sessions, payloadBytes: 4096, timeoutMs: P.timeoutMs }));
+      log(`${t.name}:   accept p50 ${x.acceptP50Ms} ms p99 ${x.acceptP99Ms} ms, errors ${x.errors} ${x.firstError ?? ''}`);
+      break;
+    }
+    case 'held': {
+      log(`${t.name}: ${P.held} held sessions`);
+      const x = (r.held = await held(t, { count: P.held, settleMs: 1000 }));
+      log(`${t.name}:   held ${x.held}/${x.requested} ${x.firstError ?? ''}`);
+      break;
+    }
+    case 'big': {
+      log(`${t.name}: one ${P.bigBytes / 1024 / 1024} MB message`);
+      const x = (r.big = await bigMessage(t, { bytes: P.bigBytes, timeoutMs: P.timeoutMs }));
+      log(`${t.name}:   accept ${x.acceptMs} ms, end-to-end ${x.e2eMs} ms ${x.error ?? ''}`);
+      break;
+    }
+  }
 }
 
 async function machine(): Promise<Record<string, string | number>> {
@@ -93,11 +112,17 @@ async function main(): Promise<number> {
   };
   log(`work folder ${root}`);
 
+  // Every target is started first, then each scenario runs on every target in turn: the
+  // machine is shared, and interleaving keeps the figures compared in one row minutes, not a
+  // quarter of an hour, apart.
+  const targets: Target[] = [];
+  const stops: Array<() => Promise<void>> = [];
+
   if (wanted.has('ceiling')) {
     const sink = await Sink.start({ maxConcurrency: P.held + 100 });
-    const t: Target = { name: 'ceiling', port: sink.port, sink, memGroups: { sink: () => [sink.pid] }, expectedAtSink: 0 };
-    results.targets.ceiling = await scenarios(t);
-    await sink.stop();
+    targets.push({ name: 'ceiling', port: sink.port, sink, memGroups: { sink: () => [sink.pid] }, expectedAtSink: 0 });
+    results.targets.ceiling = {};
+    stops.push(() => sink.stop());
   }
 
   if (wanted.has('postfix')) {
@@ -105,6 +130,7 @@ async function main(): Promise<number> {
       results.targets.postfix = { skipped: `${POSTFIX} is not installed` };
     } else {
       const sink = await Sink.start({ maxConcurrency: 256 });
+      stops.push(() => sink.stop());
       const pf = await startPostfix({
         root: join(root, 'postfix'),
         port: await freePort(),
@@ -112,63 +138,82 @@ async function main(): Promise<number> {
         smtpdProcesses: P.held + 50,
       });
       onCleanup(() => pf.stop()); // always, even on failure (cleanups also run on signals)
-      const t: Target = {
+      stops.push(() => pf.stop());
+      targets.push({
         name: 'postfix',
         port: pf.port,
         sink,
         memGroups: { postfix: () => (pf.masterPid() ? treeOf(pf.masterPid()!) : []), sink: () => [sink.pid] },
         expectedAtSink: 0,
+      });
+      results.targets.postfix = {
+        notes: [
+          `Postfix ${results.machine.postfix}: smtpd process limit ${P.held + 50} (one process per session), default_destination_concurrency_limit 20, queue files fsynced (Postfix default)`,
+        ],
       };
-      results.targets.postfix = await scenarios(t);
-      results.targets.postfix.notes = [
-        `smtpd process limit ${P.held + 50} (one process per session), default_destination_concurrency_limit 20, fsync on (Postfix default)`,
-      ];
-      await pf.stop();
-      await sink.stop();
     }
   }
 
+  const profileDir = join(root, 'profiles');
   if (wanted.has('sekisho')) {
     if (!existsSync(join(repo, 'services/cli/commands/serve.ts')) && !existsSync(join(repo, 'services/cli/commands/serve.js'))) {
       results.targets.sekisho = { skipped: '`sekisho serve` is not in this checkout yet (services/cli/commands/serve.ts)' };
     } else {
       const sink = await Sink.start({ maxConcurrency: 256 });
+      stops.push(() => sink.stop());
       const workdir = join(root, 'sekisho');
-      const profileDir = join(root, 'profiles');
       const o = { workdir, port: await freePort(), controlPort: await freePort(), sinkPort: sink.port, workers: 20 };
       await writeBenchWorkdir(o);
       if (flags.profile) await mkdir(profileDir, { recursive: true });
       try {
         const gw = flags.profile ? await startProfiled({ ...o, profileDir }) : await startServe(o);
+        stops.push(() => gw.stop());
         const pid = gw.pids();
-        log(`sekisho serve pid ${pid.serve}, receiver ${pid.receiver}, delivery ${pid.delivery}`);
-        const t: Target = {
+        log(`sekisho ${flags.profile ? 'receiver + delivery (profiled)' : `serve pid ${pid.serve}`}, receiver ${pid.receiver}, delivery ${pid.delivery}`);
+        targets.push({
           name: 'sekisho',
           port: gw.port,
           sink,
           memGroups: {
-            serve: () => [gw.pids().serve ?? -1],
+            ...(flags.profile ? {} : { serve: () => [gw.pids().serve ?? -1] }),
             receiver: () => [gw.pids().receiver ?? -1],
             delivery: () => [gw.pids().delivery ?? -1],
             sink: () => [sink.pid],
           },
           expectedAtSink: 0,
+        });
+        results.targets.sekisho = {
+          notes: [
+            flags.profile
+              ? 'profiled run: receiver and delivery started by hand with --cpu-prof (no serve)'
+              : '`sekisho serve` (receiver + delivery children + control HTTP), delivery.workers 20, run from source through tsx',
+          ],
         };
-        results.targets.sekisho = await scenarios(t);
-        await gw.stop();
-        if (flags.profile) {
-          const files = await readdir(profileDir).catch(() => []);
-          results.targets.sekisho.notes = [
-            `profiled run: receiver and delivery started by hand with --cpu-prof (no serve); profiles: ${files.map((f) => join(profileDir, f)).join(', ')}`,
-          ];
-          log(`CPU profiles in ${profileDir} (summarise with: npx tsx bench/profile-summary.ts ${profileDir})`);
-        }
       } catch (err) {
-        results.targets.sekisho = { ...(results.targets.sekisho ?? {}), skipped: `failed: ${(err as Error).message.slice(0, 2000)}` };
+        results.targets.sekisho = { skipped: `failed to start: ${(err as Error).message.slice(0, 2000)}` };
         log(`sekisho failed: ${(err as Error).message}`);
       }
-      await sink.stop();
     }
+  }
+
+  const order: ScenarioName[] = ['throughput4k', 'throughput100k', 'latency', 'held', 'big'];
+  for (const name of order) {
+    for (const t of targets) {
+      const r = results.targets[t.name]!;
+      try {
+        await scenario(t, r, name);
+      } catch (err) {
+        (r.notes ??= []).push(`${name} failed: ${(err as Error).message.slice(0, 500)}`);
+        log(`${t.name} ${name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  if (flags.profile && results.targets.sekisho && !results.targets.sekisho.skipped) {
+    const files = await readdir(profileDir).catch(() => []);
+    (results.targets.sekisho.notes ??= []).push(`CPU profiles: ${files.map((f) => join(profileDir, f)).join(', ')}`);
+    log(`CPU profiles in ${profileDir} (summarise with: npx tsx bench/profile-summary.ts ${profileDir}; run with --keep to keep them)`);
   }
 
   results.finishedAt = new Date().toISOString();

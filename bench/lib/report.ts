@@ -8,6 +8,8 @@ export interface TargetResults {
   latency?: LatencyResult;
   held?: HeldResult;
   big?: BigResult;
+  /** 1-minute load average when each scenario started (the machine may be shared). */
+  load1?: Record<string, number>;
   /** Why this target has no figures (e.g. `sekisho serve` not available yet). */
   skipped?: string;
   notes?: string[];
@@ -128,6 +130,7 @@ export function markdown(r: BenchResults): string {
   for (const [name, tr] of Object.entries(r.targets)) {
     if (tr?.skipped) lines.push(`- ${name}: skipped — ${tr.skipped}`);
     for (const n of tr?.notes ?? []) lines.push(`- ${name}: ${n}`);
+    if (tr?.load1) lines.push(`- ${name}: 1-minute load average at the start of each scenario: ${Object.entries(tr.load1).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const [k, v] of Object.entries(tr ?? {})) {
       const e = (v as { error?: string; firstError?: string })?.error ?? (v as { firstError?: string })?.firstError;
       if (e) lines.push(`- ${name} ${k}: ${e}`);

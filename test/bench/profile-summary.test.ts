@@ -35,3 +35,27 @@ describe('summarise', () => {
     expect(s.hot.some((h) => h.name === '(idle)')).toBe(false);
   });
 });
+
+describe('byFile', () => {
+  it('charges native time to the calling file, keeps GC apart, leaves idle out', async () => {
+    const { byFile } = await import('../../bench/profile-summary.js');
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', '', -1), children: [2, 5, 6] },
+        { id: 2, callFrame: frame('commit', 'file:///app/services/queue/writer.ts', 9), children: [3] },
+        { id: 3, callFrame: frame('fsync', 'node:internal/fs/promises', 1), children: [4] },
+        { id: 4, callFrame: frame('fdatasync', '', -1), children: [] },
+        { id: 5, callFrame: frame('(idle)', '', -1), children: [] },
+        { id: 6, callFrame: frame('(garbage collector)', '', -1), children: [] },
+      ],
+      samples: [4, 4, 2, 5, 6],
+      timeDeltas: [10_000, 10_000, 10_000, 10_000, 10_000],
+      startTime: 0,
+      endTime: 50_000,
+    };
+    const rows = byFile(profile);
+    expect(rows[0]).toEqual({ file: expect.stringMatching(/writer\.ts$/), ms: 30, pct: 75 });
+    expect(rows.find((r) => r.file === '(garbage collector)')?.ms).toBe(10);
+    expect(rows.some((r) => r.file.includes('idle'))).toBe(false);
+  });
+});
