@@ -29,6 +29,8 @@ export interface AttemptContext {
   /** Sender log (SPEC 10): `[time] [B0000000186-R0001] text`. */
   log: (id: string, text: string) => void;
   debug: (line: string) => void;
+  /** Also trace every SMTP command and reply (--debug). */
+  traceSmtp?: boolean;
   now?: () => Date;
 }
 
@@ -74,12 +76,13 @@ function routeFor(snap: ConfigSnapshot, domain: string, address: string): Route 
   return lookupRoute(snap, domain).route;
 }
 
-export function clientOptions(snap: ConfigSnapshot, route: Route): ClientOptions {
+export function clientOptions(snap: ConfigSnapshot, route: Route, trace?: (line: string) => void): ClientOptions {
   const d = snap.settings.delivery;
   const opts: ClientOptions = {
     helo: snap.settings.hostname,
     connectTimeoutMs: d.connectTimeoutSec * 1000,
     replyTimeoutMs: d.replyTimeoutSec * 1000,
+    trace,
   };
   // RFC 4954: AUTH only to the smarthost, never to an MX or a gateway.dat hop.
   if (route.kind === 'smarthost' && d.smarthostUser) opts.auth = { user: d.smarthostUser, pass: d.smarthostPassword };
@@ -209,7 +212,7 @@ async function deliverGroup(
     for (const r of g.recipients) out.set(r.address, plan.outcome);
     return out;
   }
-  const opts = clientOptions(ctx.snap, g.route);
+  const opts = clientOptions(ctx.snap, g.route, ctx.traceSmtp ? ctx.debug : undefined);
   let remaining = g.recipients.map((r) => r.address);
   for (const c of plan.candidates) {
     if (remaining.length === 0) break;

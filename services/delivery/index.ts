@@ -128,7 +128,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
         const at2 = Date.parse(rec.nextAttemptAt);
         if (at2 > Date.now()) return schedule(id, at2);
         const summary = await attemptDelivery(
-          { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug },
+          { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug, traceSmtp: !!opts.debug },
           rec,
         );
         if (summary.record) schedule(id, Date.parse(summary.record.nextAttemptAt));

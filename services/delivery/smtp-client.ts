@@ -22,6 +22,19 @@ export interface ClientOptions {
   auth?: { user: string; pass: string };
   /** RFC 3207: STARTTLS when offered; the certificate is not checked unless asked (SPEC 8). */
   rejectUnauthorized?: boolean;
+  /** The --debug trace: every command we send (`>`) and reply we get (`<`); nodemailer masks
+   * AUTH secrets in what it logs. */
+  trace?: (line: string) => void;
+}
+
+/** A bunyan-shaped logger that turns nodemailer's transaction log into trace lines. */
+function traceLogger(label: string, trace: (line: string) => void) {
+  const emit = (entry: { tnx?: string } | undefined, message: string, ...args: unknown[]) => {
+    if (entry?.tnx !== 'client' && entry?.tnx !== 'server') return;
+    const text = args.length ? message.replace(/%s/g, () => String(args.shift())) : message;
+    for (const line of String(text).split(/\r?\n/)) trace(`${label} ${entry.tnx === 'client' ? '>' : '<'} ${line}`);
+  };
+  return { trace: emit, debug: emit, info: emit, warn: emit, error: emit, fatal: emit };
 }
 
 /**
@@ -127,7 +140,8 @@ export class HopConnection {
         opportunisticTLS: true,
         tls: { rejectUnauthorized: opts.rejectUnauthorized ?? false },
         allowInternalNetworkInterfaces: true,
-        logger: false,
+        logger: opts.trace ? traceLogger(hostLabel(target), opts.trace) : false,
+        transactionLog: !!opts.trace,
       });
       let settled = false;
       const fail = (err: SmtpError) => {

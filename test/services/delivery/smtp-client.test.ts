@@ -51,14 +51,23 @@ describe('HopConnection', () => {
     ]);
   });
 
-  it('uses STARTTLS when offered and AUTH when configured', async () => {
+  it('uses STARTTLS when offered and AUTH when configured; the trace never shows the password', async () => {
     const s = await sink({ starttls: true, auth: { user: 'relay', pass: 's3cret' } });
-    const conn = await HopConnection.open({ address: '127.0.0.1', port: s.port, hostname: 'localhost' }, { ...opts, auth: { user: 'relay', pass: 's3cret' } });
+    const trace: string[] = [];
+    const conn = await HopConnection.open({ address: '127.0.0.1', port: s.port, hostname: 'localhost' }, { ...opts, auth: { user: 'relay', pass: 's3cret' }, trace: (l) => trace.push(l) });
     expect(conn.secure).toBe(true);
     await conn.send('a@test.jp', ['x@y.jp'], 10, msg);
     conn.quit();
     expect(s.received[0].secure).toBe(true);
     expect(s.received[0].user).toBe('relay');
+    const label = `localhost[127.0.0.1]:${s.port}`;
+    expect(trace).toContain(`${label} > STARTTLS`);
+    expect(trace).toContain(`${label} > MAIL FROM:<a@test.jp> BODY=8BITMIME`);
+    expect(trace.some((l) => l.startsWith(`${label} < 250`))).toBe(true);
+    expect(trace.some((l) => l.startsWith(`${label} > AUTH`))).toBe(true);
+    const secret = Buffer.from('\0relay\0s3cret').toString('base64');
+    expect(trace.join('\n')).not.toContain('s3cret');
+    expect(trace.join('\n')).not.toContain(secret);
   });
 
   it('reports a refused AUTH as the server reply', async () => {
