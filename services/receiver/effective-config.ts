@@ -56,6 +56,7 @@ export function effectiveConfigLines(snap: ConfigSnapshot, listen: { ports: numb
     ['idleTimeoutSec', limit(r.idleTimeoutSec)],
     ['greetPauseMs', String(r.greetPauseMs)],
     ['vrfyExpn', String(r.vrfyExpn)],
+    ['dnsbl', r.dnsbl.join(', ') || '(none)'],
     ['domains', snap.domains.map((d) => d.domain).join(', ') || '(none)'],
     ['accounts', String(snap.accounts.size)],
     ['effect.dat', `${snap.effect.length} rules`],

@@ -15,6 +15,8 @@ import type {
 import { ConfigWatcher, ConfigLoadError } from '../config/watch.js';
 import { formatDiagnostic, formatRef, type ConfigSnapshot, type Diagnostic } from '../config/types.js';
 import { evaluateConnect, evaluateMailFrom, evaluateRcpt } from '../policy/index.js';
+import { matchClient } from '../policy/effect.js';
+import { parseIp } from '../policy/ip.js';
 import type { Decision, PolicySession, RecipientTarget, RelayStanding, Reply, SenderArg } from '../policy/types.js';
 import { QueueWriter, type RecipientState } from '../queue/index.js';
 import { openLogs, type Logs } from '../logs/index.js';
@@ -25,6 +27,7 @@ import { checkLogin } from './auth.js';
 import { forwardConfirmedName } from './rdns.js';
 import { receiveMessage } from './message.js';
 import { verifyAnswer } from './verify.js';
+import { dnsblCheck, dnsblReply, isPrivateAddress } from './dnsbl.js';
 import { effectiveConfigLines } from './effective-config.js';
 
 export interface ReceiverOptions {
@@ -427,6 +430,12 @@ class ReceiverService implements ConnectionHooks {
       const d = evaluateConnect(snap, this.policySession(st, session));
       this.traceDecision(st.id, 'connect', d);
       if (!d.accept) return refuse(d.reply ?? REPLIES.connectLocalError, `${d.reason}${d.rule ? ` (${formatRef(d.rule)})` : ''}`);
+      const zones = snap.settings.receiver.dnsbl;
+      if (zones.length && !isPrivateAddress(st.clientIp) && !trustedAtConnect(snap, d, st.clientIp, st.clientHostname)) {
+        const bl = await dnsblCheck(st.clientIp, zones, { servers: snap.settings.delivery.dnsServers });
+        for (const n of bl.notes) this.trace(st.id, n);
+        if (bl.listed) return refuse(dnsblReply(st.clientIp, bl.listed.zone), `listed by ${bl.listed.zone} (${bl.listed.answer})`);
+      }
       this.logAccept(st, true, d.rule ? formatRef(d.rule) : undefined);
       cb();
     })().catch((err) => refuse(REPLIES.connectLocalError, `internal error: ${errText(err)}`));
@@ -607,6 +616,16 @@ class ReceiverService implements ConnectionHooks {
     this.trace(null, 'stopped');
     await this.logs.close().catch(() => {});
   }
+}
+
+/**
+ * The client matched a `true` / `only` IP or domain line: the admin trusts it, so it is not
+ * checked against DNSBLs. (A non-matching `only` line also decides at connect; it trusts nobody.)
+ */
+function trustedAtConnect(snap: ConfigSnapshot, d: Decision, ip: string, hostname: string): boolean {
+  const rule = d.rule && snap.effect.find((r) => r.ref.file === d.rule!.file && r.ref.line === d.rule!.line);
+  if (!rule || (rule.action !== 'true' && rule.action !== 'only')) return false;
+  return matchClient(rule.pattern, parseIp(ip), hostname);
 }
 
 function recipientStates(tx: Transaction): RecipientState[] {
