@@ -4,7 +4,8 @@
 // The counter `incoming/.seq` holds the next number nobody has reserved. A process takes the
 // lock `incoming/.seq.lock`, reserves a block of numbers (100 by default) by advancing the
 // counter (written atomically: temp, fsync, rename, directory fsync), releases the lock, and
-// hands out the block from memory. So there is one fsync per block, not one per message, and:
+// hands out the block from memory; the next block is reserved in the background when a
+// quarter of the current one is left. So there is one fsync per block, not one per message, and:
 // - IDs increase within each process, and every block is above every block reserved before it,
 //   so a restarted process continues above everything it or anyone else handed out;
 // - two processes never get the same ID (their blocks are disjoint);
@@ -28,6 +29,8 @@ export interface IdAllocatorOptions {
 export class IdAllocator {
   private nextNum = 0;
   private end = 0;
+  /** The block reserved ahead of time (prefetched when the current one runs low). */
+  private spare: { start: number; end: number } | null = null;
   private refill: Promise<void> | null = null;
   private firstReservation = true;
 
@@ -42,40 +45,63 @@ export class IdAllocator {
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize must be a positive integer`);
     await mkdir(incomingDir, { recursive: true });
     const a = new IdAllocator(incomingDir, blockSize);
-    await a.reserve(); // fail at start (unwritable folder), not at the first message
+    await a.fetchBlock(); // fail at start (unwritable folder), not at the first message
     return a;
   }
 
-  /** The next ID; reserves a new block when this one is used up. */
+  /**
+   * The next ID. When a quarter of the block is left, the next block is reserved in the
+   * background, so sessions do not all wait for the counter's lock and fsync every 100 IDs.
+   */
   async next(): Promise<QueueId> {
     for (let i = 0; i < 1000; i++) {
-      if (this.nextNum < this.end) return formatQueueId(this.nextNum++);
-      this.refill ??= this.reserve().finally(() => {
-        this.refill = null;
-      });
-      await this.refill;
+      if (this.nextNum < this.end) {
+        const n = this.nextNum++;
+        if (!this.spare && !this.refill && this.end - this.nextNum <= Math.floor(this.blockSize / 4)) {
+          this.fetchBlock().catch(() => {}); // a failure shows at the next foreground fetch
+        }
+        return formatQueueId(n);
+      }
+      if (this.spare) {
+        ({ start: this.nextNum, end: this.end } = this.spare);
+        this.spare = null;
+        continue;
+      }
+      await this.fetchBlock();
     }
     throw new Error('queue id allocation did not progress');
+  }
+
+  /** Reserve one block into `spare` (one reservation at a time). */
+  private fetchBlock(): Promise<void> {
+    this.refill ??= this.reserve()
+      .then((block) => {
+        this.spare = block;
+      })
+      .finally(() => {
+        this.refill = null;
+      });
+    return this.refill;
   }
 
   private get seqPath(): string {
     return join(this.incomingDir, '.seq');
   }
 
-  private async reserve(): Promise<void> {
+  private async reserve(): Promise<{ start: number; end: number }> {
     const held = await lock(`${this.seqPath}.lock`);
     try {
       let start = await this.readCounter();
       // The first time, never go below what is in the folder: a lost or restored counter file
       // must not hand out IDs of messages still queued.
       if (this.firstReservation || start === null) start = Math.max(start ?? 1, (await this.highestQueuedId()) + 1);
-      start = Math.max(start, this.end); // increasing within this process, whatever the file says
+      // Increasing within this process, whatever the file says (no spare exists while we reserve).
+      start = Math.max(start, this.end);
       const end = start + this.blockSize;
       if (end - 1 > MAX_ID) throw new Error(`queue ids exhausted (counter at ${start})`);
       await this.writeCounter(end);
-      this.nextNum = start;
-      this.end = end;
       this.firstReservation = false;
+      return { start, end };
     } finally {
       await held.release();
     }

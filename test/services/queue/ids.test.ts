@@ -47,6 +47,20 @@ describe('IdAllocator', () => {
     expect(new Set(ids).size).toBe(203);
   });
 
+  it('reserves the next block in the background before the current one runs out', async () => {
+    const a = await IdAllocator.open(dir, { blockSize: 8 });
+    const seq = async () => (await readFile(join(dir, '.seq'), 'utf8')).trim();
+    expect(await seq()).toBe('9');
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(await a.next()); // 2 left: a quarter of the block
+    const deadline = Date.now() + 5_000;
+    while ((await seq()) !== '17' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await seq()).toBe('17');
+    for (let i = 0; i < 10; i++) ids.push(await a.next());
+    // Alone on the folder, the blocks follow each other without a gap.
+    expect(ids.map(num)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
   it('never goes below a message already queued when the counter file is lost', async () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'B0000004711.$CP'), '{}');
