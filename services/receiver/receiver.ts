@@ -324,6 +324,7 @@ class ReceiverService implements ConnectionHooks {
       throw new ReceiverStartError(`receiver.implicitTlsPorts ${r.implicitTlsPorts.join(',')} need tls.cert and tls.key`);
     }
     const wanted = [...r.ports.map((port) => ({ port, implicitTls: false })), ...r.implicitTlsPorts.map((port) => ({ port, implicitTls: true }))];
+    if (!wanted.length) throw new ReceiverStartError('receiver.ports and receiver.implicitTlsPorts are both empty: nothing to listen on');
     const seen = new Set<number>();
     for (const w of wanted) {
       if (seen.has(w.port)) throw new ReceiverStartError(`port ${w.port} is listed twice in receiver.ports / receiver.implicitTlsPorts`);
