@@ -3,6 +3,7 @@
 // or 4xx), local copies, then the retry policy, the bounce, and the control file or removal.
 // The caller holds the message's claim.
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { ConfigSnapshot } from '../config/types.js';
 import type { ControlRecord, RecipientState } from '../queue/types.js';
 import type { Route } from '../policy/types.js';
@@ -105,13 +106,29 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
   const msgPath = messagePath(ctx.workdir, record.id);
   const outcomes = new Map<RecipientState, AttemptOutcome>();
 
+  // A control file without its data cannot come from the queue's write order (see
+  // queue/sweep.ts); leave it for the administrator instead of bouncing nothing.
+  try {
+    await stat(msgPath);
+  } catch {
+    throw new Error(`${record.id}.MSG is missing: message left in the queue for the administrator`);
+  }
   log(`attempt ${record.retries + 1} from=<${record.from}> size=${record.size}`);
+
+  // The queue UI's "bounce" (control bounceMessage, docs/control-api.md): the record carries
+  // `bounceNow` with the reason; every pending recipient fails with it, bounced as usual.
+  const bounceNow = (record as ControlRecord & { bounceNow?: unknown }).bounceNow;
+  if (typeof bounceNow === 'string' && bounceNow) {
+    for (const r of record.recipients) {
+      if (r.status === 'pending') outcomes.set(r, { kind: 'fatal', reply: `554 5.0.0 ${bounceNow}`, host: '' });
+    }
+  }
 
   // --- local recipients (forwardAll off, decided by the receiver) and grouping by route
   const groups = new Map<string, Group>();
   const locals: Array<{ r: RecipientState; user: string }> = [];
   for (const r of record.recipients) {
-    if (r.status !== 'pending') continue;
+    if (r.status !== 'pending' || outcomes.has(r)) continue;
     if (r.kind === 'local' && r.user) {
       locals.push({ r, user: r.user });
       continue;

@@ -117,7 +117,9 @@ export function deliveryStatus(input: BounceInput): string {
     fields.push(`Final-Recipient: rfc822; ${clean(s.address)}`, 'Action: failed', `Status: ${statusOf(s.lastReply)}`);
     const host = hostOf(s.lastHost);
     if (host) fields.push(`Remote-MTA: dns; ${host}`);
-    if (isSmtpReply(s.lastReply)) fields.push(`Diagnostic-Code: smtp; ${clean(s.lastReply ?? '')}`);
+    // `smtp;` only for what a remote server said (RFC 3464 2.3.6); our own reasons (loop, DNS,
+    // administrator) are marked as ours.
+    if (host && isSmtpReply(s.lastReply)) fields.push(`Diagnostic-Code: smtp; ${clean(s.lastReply ?? '')}`);
     else if (s.lastReply) fields.push(`Diagnostic-Code: X-Sekisho; ${clean(s.lastReply)}`);
     if (s.lastAttemptAt) fields.push(`Last-Attempt-Date: ${rfc5322Date(new Date(s.lastAttemptAt))}`);
     fields.push('');

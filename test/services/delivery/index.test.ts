@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { startDelivery, type DeliveryService } from '../../../services/delivery/index.js';
+import { readControl, writeControl } from '../../../services/queue/store.js';
+import type { ControlRecord } from '../../../services/queue/types.js';
 import { startSink, startSilent, deadPort, startDns, type Sink } from './helpers/servers.js';
 import { makeWorkdir, queueMessage, until, queuedIds, readRecord, senderLog, type WorkdirOptions } from './helpers/workdir.js';
 
@@ -222,6 +224,23 @@ describe('delivery runner', () => {
     const mail = await simpleParser(await readFile(join(workdir, 'inbox', 'taro', files[0])));
     expect(mail.subject).toBe('Delivery failure');
     expect(mail.text).toContain(`Queue ID: ${id}`);
+  });
+
+  it('honours bounceNow from the queue UI: fails every pending recipient with that reason and bounces', async () => {
+    const remote = await sink();
+    const senderSide = await sink();
+    const workdir = await setup({ gateway: [`example.jp, 127.0.0.1, ${remote.port}`, `test.jp, 127.0.0.1, ${senderSide.port}`] });
+    const id = await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@example.jp'] });
+    const rec = (await readControl(workdir, id)) as ControlRecord & { bounceNow?: string };
+    await writeControl(workdir, { ...rec, bounceNow: 'deleted by administrator' } as ControlRecord);
+    await runner(workdir);
+    await senderSide.waitFor(1);
+    await until(emptyQueue(workdir), 5000, 'queue empty');
+    expect(remote.received).toHaveLength(0);
+    const raw = senderSide.received[0].data.toString();
+    expect(raw).toContain('> 554 5.0.0 deleted by administrator');
+    expect(raw).toContain('Diagnostic-Code: X-Sekisho; 554 5.0.0 deleted by administrator');
+    expect(raw).toContain('Status: 5.0.0');
   });
 
   it('never bounces a message whose sender is <>', async () => {
