@@ -176,7 +176,8 @@ beforeAll(async () => {
   page.setDefaultTimeout(10_000);
   page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    // 401s are expected once the last test has set a control password (the login page).
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
   });
 }, 180_000);
 
@@ -356,6 +357,26 @@ describe('browser UI against sekisho serve', () => {
     await page.getByTestId('explain-run').click();
     await expect.poll(() => page.getByTestId('explain-text').textContent()).toContain('effect.dat:5');
     await page.screenshot({ path: join(SHOTS, 'ja-policy-result.png') });
+  });
+
+  // Last: afterwards every API call needs the password.
+  it('a control password set in Server settings locks the UI behind a login page', async () => {
+    await open('settings');
+    await page.getByTestId('control-password').fill('kanri-pass-1');
+    await page.getByTestId('settings-save').click();
+    await expect.poll(() => page.getByTestId('settings-saved').count()).toBe(1);
+    expect(JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')).control.password).toBe('kanri-pass-1');
+    // serve applies the new password when it sees settings.json change.
+    await waitFor('API locked', async () => (await fetch(`http://127.0.0.1:${controlPort}/api/version`, { method: 'POST', body: '{"args":[]}', headers: { 'content-type': 'application/json' } })).status === 401);
+    await page.reload();
+    await page.getByTestId('login-password').fill('wrong');
+    await page.getByTestId('login-password').press('Enter');
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('パスワードが違います。');
+    await page.screenshot({ path: join(SHOTS, 'ja-login.png') });
+    await page.getByTestId('login-password').fill('kanri-pass-1');
+    await page.getByTestId('login-password').press('Enter');
+    await page.getByTestId('tab-settings').waitFor();
+    await expect.poll(() => page.getByTestId('hostname').inputValue()).toBe('gw.e2e.test');
   });
 });
 

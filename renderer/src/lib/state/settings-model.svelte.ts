@@ -36,6 +36,8 @@ export const settingsChecks: Check = (s) => {
   for (const k of ['maxMessageBytes', 'maxRecipients', 'maxConnections'] as const) {
     if (!NON_NEG(s.receiver[k])) out.push({ path: `receiver.${k}`, key: 'check.nonNegative' });
   }
+  if (!PORT(s.control.port)) out.push({ path: 'control.port', key: 'check.port', params: { value: String(s.control.port) } });
+  if (!s.control.bind.trim()) out.push({ path: 'control.bind', key: 'check.ip', params: { value: '' } });
   s.receiver.dnsbl.forEach((z, i) => {
     if (!HOSTNAME.test(z)) out.push({ path: `receiver.dnsbl.${i}`, key: 'check.hostname' });
   });
