@@ -16,7 +16,7 @@ import { makeWorkdir, until, queuedIds } from '../services/delivery/helpers/work
 
 const MESSAGES = 300;
 /** Message numbers at which a child is killed: delivery, receiver, delivery, … */
-const KILLS_AT = [30, 70, 110, 150, 190, 230, 270];
+const KILLS_AT = [40, 90, 150, 210, 260];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

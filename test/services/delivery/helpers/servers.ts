@@ -177,7 +177,9 @@ export async function startDns(zone: DnsZone): Promise<{ server: string; queries
 
 /** Debian/Postfix smtp-sink writing each message to `dir/<n>.` files (man smtp-sink, -d). */
 export async function startSmtpSink(dir: string, port: number): Promise<{ child: ChildProcess; close(): Promise<void> }> {
-  const child = spawn('/usr/sbin/smtp-sink', ['-u', process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'nobody'), '-d', `${dir}/%M.`, `127.0.0.1:${port}`, '100'], {
+  // -u is required (only) when running as root: it names the user to switch to.
+  const user = process.getuid?.() === 0 ? ['-u', 'root'] : [];
+  const child = spawn('/usr/sbin/smtp-sink', [...user, '-d', `${dir}/%M.`, `127.0.0.1:${port}`, '100'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   // Wait until it listens (bounded).
