@@ -1,5 +1,6 @@
 // The Received trace field we prepend (SPEC 7; RFC 5321 section 4.4, RFC 5322 section 3.6.7),
 // with the protocol names of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA).
+import { domainToASCII } from 'node:url';
 
 export interface ReceivedInfo {
   /** HELO/EHLO argument as the client gave it. */
@@ -47,13 +48,18 @@ function clean(text: string): string {
   return text.replace(/[^\x21-\x7e]/g, '?').replace(/[()\\]/g, '?');
 }
 
+/** Our own name in ASCII (an IDN hostname in settings.json becomes its xn-- form). */
+function asciiHost(name: string): string {
+  return clean(domainToASCII(name) || name);
+}
+
 /** The complete field with its CRLF, ready to be the first bytes of the .MSG file. */
 export function receivedHeader(i: ReceivedInfo): string {
   const helo = clean(i.helo) || i.clientIp;
   const host = i.clientHostname ? clean(i.clientHostname) : 'unknown';
   const ip = i.clientIp.includes(':') ? `IPv6:${i.clientIp}` : i.clientIp;
   return (
-    `Received: from ${helo} (${host} [${ip}]) by ${i.hostname} (Sekisho) with ${withProtocol(i)} ` +
+    `Received: from ${helo} (${host} [${ip}]) by ${asciiHost(i.hostname)} (Sekisho) with ${withProtocol(i)} ` +
     `id ${i.id}; ${rfc5322Date(i.date)}\r\n`
   );
 }

@@ -36,6 +36,10 @@ describe('Received header', () => {
     expect(h).toMatch(/^Received: from evil\?/);
   });
 
+  it('writes an IDN hostname in its ASCII form', () => {
+    expect(receivedHeader({ ...base, hostname: '関所.jp' })).toContain(' by xn--8ous75i.jp (Sekisho) ');
+  });
+
   it('formats RFC 5322 dates with the local offset', () => {
     const d = new Date(2026, 0, 5, 7, 8, 9);
     expect(rfc5322Date(d)).toMatch(/^Mon, 5 Jan 2026 07:08:09 [+-]\d{4}$/);
