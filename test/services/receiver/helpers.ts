@@ -155,10 +155,11 @@ export class Client {
     });
   }
 
-  static async connect(port: number, opts: { tls?: boolean; waitBanner?: boolean } = {}): Promise<Client> {
+  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Client> {
+    const host = opts.host ?? '127.0.0.1';
     const socket = opts.tls
-      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, servername: 'gw.test.jp' })
-      : connect(port, '127.0.0.1');
+      ? tlsConnect({ port, host, rejectUnauthorized: false, servername: 'gw.test.jp' })
+      : connect(port, host);
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

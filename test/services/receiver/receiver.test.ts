@@ -198,3 +198,29 @@ describe('VRFY and EXPN when vrfyExpn is on', () => {
     c.close();
   });
 });
+
+describe('IPv6', () => {
+  let r: Running;
+  beforeAll(async () => {
+    r = await runReceiver({ effect: ['::1 default'], settings: (s) => void (s.receiver.bind = '::1') });
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+
+  it('listens on ::1; the client address is matched and written as an IPv6 literal', async () => {
+    const c = await Client.connect(r.port, { host: '::1' });
+    expect((await c.read()).code).toBe(220);
+    expect((await c.cmd('EHLO v6.ext.jp')).code).toBe(250);
+    expect((await c.cmd('MAIL FROM:<a@ext.jp>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<alice@test.jp>')).code).toBe(250);
+    expect((await c.cmd('DATA')).code).toBe(354);
+    c.write(message('v6'));
+    const end = await c.cmd('.');
+    c.close();
+    const id = /queued as (B\d{10})/.exec(end.text)![1];
+    expect(await messageText(r.workdir, id)).toMatch(/^Received: from v6\.ext\.jp \(unknown \[IPv6:::1\]\) by gw\.test\.jp/);
+    expect((await queued(r.workdir))[0].client.ip).toBe('::1');
+    expect(r.trace.join('\n')).toMatch(/effect\.dat:1 ::1 default: matches client ::1/);
+  });
+});
