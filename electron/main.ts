@@ -62,6 +62,8 @@ async function main(): Promise<void> {
   app.on('second-instance', showMain);
 
   await app.whenReady();
+  // Windows groups the taskbar button and the tray under this id (the installer's appId).
+  if (process.platform === 'win32') app.setAppUserModelId('jp.sekisho.gateway');
 
   // First run: a work folder with commented defaults (SPEC 9 `init`).
   if (!existsSync(workPaths(workdir).settings)) {

@@ -32,9 +32,11 @@ export interface WindowContext {
 
 /** Keep a page on our own UI: no navigation elsewhere, no new windows but debug consoles. */
 export function guardContents(contents: WebContents, ctx: WindowContext): void {
-  contents.on('will-navigate', (e, url) => {
+  const stayHome = (e: Electron.Event, url: string) => {
     if (!isTrustedSender(url, ctx.trusted)) e.preventDefault();
-  });
+  };
+  contents.on('will-navigate', stayHome);
+  contents.on('will-redirect', stayHome);
   contents.setWindowOpenHandler(({ url }) => {
     const service = debugServiceFromUrl(url, ctx.pageUrl);
     if (service) ctx.openDebug(service);
