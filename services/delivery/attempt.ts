@@ -19,6 +19,7 @@ import { deliverLocal, LocalError } from './local.js';
 import { writeBounce, type FailedRecipient } from './bounce.js';
 import { attemptLogId, bounceLogId } from './log-ids.js';
 import type { MxResolver } from './dns.js';
+import { traceLine } from './debug.js';
 
 export interface AttemptContext {
   workdir: string;
@@ -103,6 +104,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
   const policy = snap.settings.delivery;
   const logId = attemptLogId(record.id, record.retries);
   const log = (text: string) => ctx.log(logId, text);
+  const trace = (text: string) => ctx.debug(traceLine(logId, text));
   const msgPath = messagePath(ctx.workdir, record.id);
   const outcomes = new Map<RecipientState, AttemptOutcome>();
 
@@ -153,7 +155,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     try {
       const res = await deliverLocal(workPaths(ctx.workdir).inbox, user, record.id, msgPath);
       const text = res === 'delivered' ? `local copy to inbox/${user}/${record.id}.MSG` : `already in inbox/${user}/${record.id}.MSG`;
-      ctx.debug(`local ${r.address} -> inbox/${user}/${record.id}.MSG${res === 'delivered' ? '' : ' (already there)'}`);
+      trace(`local ${r.address} -> inbox/${user}/${record.id}.MSG${res === 'delivered' ? '' : ' (already there)'}`);
       outcomes.set(r, { kind: 'delivered', reply: `250 ${text}`, host: '' });
     } catch (err) {
       const e = err instanceof LocalError ? err : new LocalError(`451 4.3.0 ${(err as Error).message}`, 'temp');
@@ -169,7 +171,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     receiverPorts: [...snap.settings.receiver.ports, ...snap.settings.receiver.implicitTlsPorts],
   };
   for (const g of groups.values()) {
-    const results = await deliverGroup(ctx, record, g, planCtx, msgPath, log);
+    const results = await deliverGroup(ctx, record, g, planCtx, msgPath, log, trace);
     for (const r of g.recipients) outcomes.set(r, results.get(r.address)!);
   }
 
@@ -183,7 +185,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     const status = next.status === 'pending' ? `deferred (${o.kind})` : next.status;
     log(`<${r.address}> ${status}${o.host ? ` host=${o.host}` : ''}: ${o.reply}`);
     if (next.status === 'failed') newlyFailed.push({ state: next, note: failureNote(o) });
-    if (next.status === 'pending') ctx.debug(`retry ${r.address} at ${nextAttemptAt(at, policy).toISOString()}: ${o.reply}`);
+    if (next.status === 'pending') trace(`retry ${r.address} at ${nextAttemptAt(at, policy).toISOString()}: ${o.reply}`);
     return next;
   });
   let updated: ControlRecord = { ...record, recipients };
@@ -217,23 +219,24 @@ async function deliverGroup(
   planCtx: PlanContext,
   msgPath: string,
   log: (text: string) => void,
+  trace: (text: string) => void,
 ): Promise<Map<string, AttemptOutcome>> {
   const out = new Map<string, AttemptOutcome>();
   const plan = await planRoute(g.route, g.domain, planCtx);
   for (const n of plan.notes) {
     log(n);
-    ctx.debug(`route ${g.domain}: ${n}`);
+    trace(`route ${g.domain}: ${n}`);
   }
   if (plan.kind === 'fail') {
-    ctx.debug(`route ${g.domain} -> ${routeText(g.route)}: ${plan.outcome.reply}`);
+    trace(`route ${g.domain} -> ${routeText(g.route)}: ${plan.outcome.reply}`);
     for (const r of g.recipients) out.set(r.address, plan.outcome);
     return out;
   }
-  const opts = clientOptions(ctx.snap, g.route, ctx.traceSmtp ? ctx.debug : undefined);
+  const opts = clientOptions(ctx.snap, g.route, ctx.traceSmtp ? trace : undefined);
   let remaining = g.recipients.map((r) => r.address);
   for (const c of plan.candidates) {
     if (remaining.length === 0) break;
-    ctx.debug(`route ${g.domain} -> ${c.label}`);
+    trace(`route ${g.domain} -> ${c.label}`);
     log(`route ${g.domain} -> ${c.label} for ${remaining.length} recipient(s)`);
     let results: RecipientResult[];
     let host = '';
@@ -248,7 +251,7 @@ async function deliverGroup(
     }
     const next: string[] = [];
     for (const r of results) {
-      ctx.debug(`${host} ${r.address}: ${r.reply}`);
+      trace(`${host} ${r.address}: ${r.reply}`);
       const kind = r.kind === 'ok' ? 'delivered' : r.kind;
       out.set(r.address, { kind, reply: r.reply, host });
       if (r.kind === 'temp' || r.kind === 'noanswer') next.push(r.address);
@@ -333,7 +336,7 @@ async function bounce(
       bounceOf: record.id,
     });
     ctx.log(logId, `${origin === 'double-bounce' ? 'double bounce' : 'bounce'} queued as ${id} to <${to}> for ${failed.map((f) => `<${f.state.address}>`).join(', ')}`);
-    ctx.debug(`bounce ${logId} -> ${id} to <${to}>`);
+    ctx.debug(traceLine(logId, `bounce queued as ${id} to <${to}>`));
     return id;
   } catch (err) {
     await pending.abort().catch(() => {});

@@ -44,3 +44,15 @@ export function configLines(snap: ConfigSnapshot): string[] {
   const width = Math.max(...pairs.map(([k]) => k.length));
   return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 }
+
+/** `HH:MM:SS.mmm` local time, as the receiver's trace shows it. */
+export function clock(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** A trace line after the configuration block: time, then the log ID when there is one, so the
+ * lines of concurrent deliveries can be told apart (`12:00:01.234 [B0000000186-R0001] route …`). */
+export function traceLine(id: string | null, text: string): string {
+  return `${clock()} ${id ? `[${id}] ` : ''}${text}`;
+}

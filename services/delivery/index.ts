@@ -15,7 +15,7 @@ import { attemptDelivery } from './attempt.js';
 import { MxResolver } from './dns.js';
 import { ownAddresses } from './loop.js';
 import { HopPool } from './pool.js';
-import { configLines } from './debug.js';
+import { configLines, traceLine } from './debug.js';
 
 export interface DeliveryOptions {
   workdir: string;
@@ -49,8 +49,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   // again every hour for a long-running service.
   const sweep = () =>
     sweepOrphans(workdir).then(
-      (r) => r.removed.forEach((p) => debug(`queue sweep: removed ${p}`)),
-      (err) => debug(`queue sweep: ${(err as Error).message}`),
+      (r) => r.removed.forEach((p) => debug(traceLine(null, `queue sweep: removed ${p}`))),
+      (err) => debug(traceLine(null, `queue sweep: ${(err as Error).message}`)),
     );
   await sweep();
   const sweepTimer = setInterval(sweep, 3600_000);
@@ -67,10 +67,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
     return resolver;
   };
   config.on('applied', (snap: ConfigSnapshot) => {
-    debug(`config reloaded (generation ${snap.generation})`);
+    debug(traceLine(null, `config reloaded (generation ${snap.generation})`));
   });
   config.on('rejected', (diags: Array<{ file: string; line: number; message: string }>) => {
-    for (const d of diags) debug(`config not applied: ${d.file}:${d.line}: ${d.message}`);
+    for (const d of diags) debug(traceLine(null, `config not applied: ${d.file}:${d.line}: ${d.message}`));
   });
 
   const pool = new HopPool();
@@ -138,7 +138,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
     } catch (err) {
       const text = `attempt failed: ${(err as Error).message}`;
       log(id, text);
-      debug(`${id} ${text}`);
+      debug(traceLine(id, text));
       schedule(id, Date.now() + Math.max(1, snap.settings.delivery.retryIntervalSec) * 1000);
     }
   };
@@ -181,7 +181,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
       schedule(id, 0);
       pump();
     },
-    { rescanMs: opts.rescanMs ?? 5000, onError: (err) => debug(`queue watch: ${err.message}`) },
+    { rescanMs: opts.rescanMs ?? 5000, onError: (err) => debug(traceLine(null, `queue watch: ${err.message}`)) },
   );
 
   return {

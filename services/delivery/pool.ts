@@ -34,7 +34,10 @@ export class HopPool {
     while (list && list.length) {
       const item = list.pop()!;
       clearTimeout(item.timer);
-      if (item.conn.usable) return { conn: item.conn, reused: true, uses: item.uses };
+      if (item.conn.usable) {
+        item.conn.retrace(opts.trace);
+        return { conn: item.conn, reused: true, uses: item.uses };
+      }
       item.conn.close();
     }
     return { conn: await HopConnection.open(target, opts), reused: false, uses: 0 };

@@ -27,12 +27,17 @@ export interface ClientOptions {
   trace?: (line: string) => void;
 }
 
+/** Where a connection's trace goes; replaced when a pooled connection serves another message. */
+interface TraceTarget {
+  fn?: (line: string) => void;
+}
+
 /** A bunyan-shaped logger that turns nodemailer's transaction log into trace lines. */
-function traceLogger(label: string, trace: (line: string) => void) {
+function traceLogger(label: string, target: TraceTarget) {
   const emit = (entry: { tnx?: string } | undefined, message: string, ...args: unknown[]) => {
-    if (entry?.tnx !== 'client' && entry?.tnx !== 'server') return;
+    if (!target.fn || (entry?.tnx !== 'client' && entry?.tnx !== 'server')) return;
     const text = args.length ? message.replace(/%s/g, () => String(args.shift())) : message;
-    for (const line of String(text).split(/\r?\n/)) trace(`${label} ${entry.tnx === 'client' ? '>' : '<'} ${line}`);
+    for (const line of String(text).split(/\r?\n/)) target.fn(`${label} ${entry.tnx === 'client' ? '>' : '<'} ${line}`);
   };
   return { trace: emit, debug: emit, info: emit, warn: emit, error: emit, fatal: emit };
 }
@@ -100,8 +105,11 @@ export class HopConnection {
   readonly target: HopTarget;
   readonly label: string;
 
-  private constructor(conn: SMTPConnection, target: HopTarget) {
+  private readonly traceTarget: TraceTarget;
+
+  private constructor(conn: SMTPConnection, target: HopTarget, traceTarget: TraceTarget) {
     this.conn = conn;
+    this.traceTarget = traceTarget;
     this.target = target;
     this.label = hostLabel(target);
     const markClosed = () => {
@@ -119,6 +127,11 @@ export class HopConnection {
     return this.conn.secure;
   }
 
+  /** Send the trace of the next transactions to `fn` (a pooled connection's new owner). */
+  retrace(fn: ((line: string) => void) | undefined): void {
+    this.traceTarget.fn = fn;
+  }
+
   /**
    * Connect, read the greeting, EHLO, STARTTLS when offered, AUTH when configured.
    * Rejects with a RecipientResult-like error: kind 'noanswer' for network trouble,
@@ -126,6 +139,7 @@ export class HopConnection {
    */
   static open(target: HopTarget, opts: ClientOptions): Promise<HopConnection> {
     return new Promise((resolve, reject) => {
+      const traceTarget: TraceTarget = { fn: opts.trace };
       const conn = new SMTPConnection({
         host: target.address,
         port: target.port,
@@ -140,7 +154,7 @@ export class HopConnection {
         opportunisticTLS: true,
         tls: { rejectUnauthorized: opts.rejectUnauthorized ?? false },
         allowInternalNetworkInterfaces: true,
-        logger: opts.trace ? traceLogger(hostLabel(target), opts.trace) : false,
+        logger: opts.trace ? traceLogger(hostLabel(target), traceTarget) : false,
         transactionLog: !!opts.trace,
       });
       let settled = false;
@@ -164,7 +178,7 @@ export class HopConnection {
           // Errors after this point are reported through send(); keep one listener so an
           // idle pooled connection that drops does not become an unhandled 'error'.
           conn.on('error', () => {});
-          resolve(new HopConnection(conn, target));
+          resolve(new HopConnection(conn, target, traceTarget));
         };
         if (!opts.auth || !opts.auth.user) return done();
         conn.login({ user: opts.auth.user, pass: opts.auth.pass }, (authErr) => {

@@ -62,7 +62,7 @@ describe('sekisho delivery (child process)', () => {
     expect(dump).toContain('X-Rcpt-Args: <a@example.jp>');
     expect(dump).toContain('X-Rcpt-Args: <b@example.jp>');
     expect(dump).toContain(`hello ${id}`);
-    expect(p.out).toContain(`route example.jp -> gateway.dat:2 127.0.0.1:${port}`);
+    expect(p.out.some((l) => l.endsWith(`[${id}] route example.jp -> gateway.dat:2 127.0.0.1:${port}`))).toBe(true);
 
     p.child.kill('SIGTERM');
     const code = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);

@@ -33,6 +33,9 @@ async function setup(o: WorkdirOptions) {
   return workdir;
 }
 
+/** A trace line `HH:MM:SS.mmm [ID] text` (the ID part is absent for runner-level lines). */
+const traced = (lines: string[], text: string) => lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} (\[B\d{10}[-\w]*\] )?/.test(l) && l.endsWith(` ${text}`));
+
 const emptyQueue = (workdir: string) => async () => (await queuedIds(workdir)).length === 0;
 
 describe('delivery runner', () => {
@@ -53,7 +56,10 @@ describe('delivery runner', () => {
     expect(lines[0]).toMatch(/^version\s+\S+/);
     expect(lines.some((l) => /^workers\s+4$/.test(l))).toBe(true);
     expect(lines.some((l) => /^bounceFormat\s+rfc3464$/.test(l))).toBe(true);
-    expect(lines).toContain(`route example.jp -> gateway.dat:2 127.0.0.1:${s.port}`);
+    expect(traced(lines, `route example.jp -> gateway.dat:2 127.0.0.1:${s.port}`)).toBe(true);
+    expect(lines.some((l) => l.includes(`[${id}] route example.jp -> gateway.dat:2`))).toBe(true);
+    // Every command and reply of the session, under the message's ID.
+    expect(lines.some((l) => l.endsWith(`[${id}] 127.0.0.1:${s.port} > RCPT TO:<b@example.jp>`))).toBe(true);
     await until(async () => (await senderLog(workdir)).includes('removed'), 3000, 'sender log');
     const log = await senderLog(workdir);
     expect(log).toMatch(new RegExp(`\\[${id}\\] <a@example.jp> delivered host=127.0.0.1:${s.port}: 250`));
@@ -68,8 +74,8 @@ describe('delivery runner', () => {
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@example.jp'] });
     await s.waitFor(1);
     await until(emptyQueue(workdir), 5000, 'queue empty');
-    expect(lines).toContain(`route example.jp -> gateway.dat:2 127.0.0.1:${dead}`);
-    expect(lines).toContain(`route example.jp -> gateway.dat:3 127.0.0.1:${s.port}`);
+    expect(traced(lines, `route example.jp -> gateway.dat:2 127.0.0.1:${dead}`)).toBe(true);
+    expect(traced(lines, `route example.jp -> gateway.dat:3 127.0.0.1:${s.port}`)).toBe(true);
   });
 
   it('falls back to the next hop when the first answers 4xx, in the same attempt', async () => {
@@ -172,7 +178,7 @@ describe('delivery runner', () => {
     await runner(workdir, lines);
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@mx.example'] });
     await s.waitFor(1);
-    expect(lines).toContain(`route mx.example -> mx 10 127.0.0.1:${s.port}`);
+    expect(traced(lines, `route mx.example -> mx 10 127.0.0.1:${s.port}`)).toBe(true);
     expect(dns.queries.some((q) => q.name === 'mx.example' && q.type === 15)).toBe(true);
     // No MX but an A record: the implicit MX (RFC 5321 5.1), resolved with dns.lookup, which
     // does not know this name — so it is deferred, not bounced.
@@ -202,7 +208,7 @@ describe('delivery runner', () => {
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@anywhere.example'] });
     await smart.waitFor(1);
     expect(smart.received[0]).toMatchObject({ secure: true, user: 'relay', to: ['a@anywhere.example'] });
-    expect(lines).toContain(`route anywhere.example -> smarthost 127.0.0.1:${smart.port}`);
+    expect(traced(lines, `route anywhere.example -> smarthost 127.0.0.1:${smart.port}`)).toBe(true);
     expect(lines.some((l) => /^smarthostAuth\s+relay \(password set\)$/.test(l))).toBe(true);
     await until(emptyQueue(workdir), 5000, 'queue empty');
     await until(async () => (await senderLog(workdir)).includes('removed'), 3000, 'sender log');
@@ -299,7 +305,7 @@ describe('delivery runner', () => {
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['x@example.jp'] });
     await a.waitFor(1);
     await writeFile(join(workdir, 'gateway.dat'), `example.jp, 127.0.0.1, ${b.port}\r\n`);
-    await until(() => lines.some((l) => l.startsWith('config reloaded')), 5000, 'reload');
+    await until(() => traced(lines, 'config reloaded (generation 2)'), 5000, 'reload');
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['y@example.jp'] });
     await b.waitFor(1);
     expect(a.received).toHaveLength(1);
