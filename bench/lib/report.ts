@@ -49,10 +49,10 @@ function rows(): Row[] {
     ['latency: transaction p99 ms', (t) => t.latency?.transactionP99Ms, false],
     ['held sessions (of requested)', (t) => t.held?.held, true],
     ['held: memory with all held, MB (PSS sum, sink excl.)', (t) => heldTotal(t), false],
-    ['held: KB per session (PSS growth)', (t) => heldPer(t), false],
+    ['held: KB per session (PSS growth; ≤0 = below GC noise)', (t) => heldPer(t), false],
     ['big message (50 MB; 10 MB --quick): accept ms', (t) => t.big?.acceptMs, false],
     ['big message: end-to-end ms', (t) => t.big?.e2eMs, false],
-    ['big message: RSS growth, MB (largest of the processes)', (t) => bigGrowth(t), false],
+    ['big message: peak RSS of the largest process, MB', (t) => bigLargest(t), false],
   ];
 }
 
@@ -78,10 +78,10 @@ function heldPer(t: TargetResults): number | null {
   return s;
 }
 
-function bigGrowth(t: TargetResults): number | null {
+function bigLargest(t: TargetResults): number | null {
   if (!t.big) return null;
   let m = 0;
-  for (const [k, v] of Object.entries(t.big.mem)) if (k !== 'sink' || Object.keys(t.big.mem).length === 1) m = Math.max(m, v.growthMb);
+  for (const [k, v] of Object.entries(t.big.mem)) if (k !== 'sink' || Object.keys(t.big.mem).length === 1) m = Math.max(m, v.largestProcessMb ?? 0);
   return m;
 }
 
@@ -144,7 +144,7 @@ export function markdown(r: BenchResults): string {
 export function processTable(r: BenchResults): string[][] {
   const out: string[][] = [[
     'target', 'process', '4 KB CPU ms/msg', '4 KB peak RSS MB', '4 KB peak PSS MB', '100 KB peak RSS MB',
-    'held RSS MB', 'big msg peak RSS MB', 'VmHWM-style peak MB',
+    'held RSS MB', 'held PSS MB', 'big msg largest process RSS MB', 'peak of these MB',
   ]];
   for (const [name, t] of Object.entries(r.targets)) {
     if (!t || t.skipped) continue;
@@ -168,7 +168,8 @@ export function processTable(r: BenchResults): string[][] {
         fmt(t.throughput4k?.mem[g]?.peakPssMb),
         fmt(t.throughput100k?.mem[g]?.peakRssMb),
         fmt(t.held?.mem[g]?.heldMb),
-        fmt(t.big?.mem[g]?.peakMb),
+        fmt(t.held?.mem[g]?.heldPssMb),
+        fmt(t.big?.mem[g]?.largestProcessMb),
         fmt(peaksMb.length ? Math.max(...peaksMb) : null),
       ]);
     }

@@ -102,7 +102,7 @@ export function treeOf(pid: number): number[] {
  */
 export class MemSampler {
   private timer: NodeJS.Timeout | null = null;
-  readonly peak = new Map<string, { rssKb: number; pssKb: number; hwmKb: number; processes: number }>();
+  readonly peak = new Map<string, { rssKb: number; pssKb: number; hwmKb: number; processes: number; maxProcRssKb: number }>();
 
   constructor(
     private readonly groups: Record<string, () => number[]>,
@@ -121,25 +121,28 @@ export class MemSampler {
       let pss = 0;
       let hwm = 0;
       let n = 0;
+      let maxProc = 0;
       for (const pid of pids()) {
         const m = readMem(pid);
         if (!m) continue;
         rss += m.rssKb;
         pss += m.pssKb;
         hwm = Math.max(hwm, m.hwmKb);
+        maxProc = Math.max(maxProc, m.rssKb);
         n++;
       }
-      const p = this.peak.get(name) ?? { rssKb: 0, pssKb: 0, hwmKb: 0, processes: 0 };
+      const p = this.peak.get(name) ?? { rssKb: 0, pssKb: 0, hwmKb: 0, processes: 0, maxProcRssKb: 0 };
       this.peak.set(name, {
         rssKb: Math.max(p.rssKb, rss),
         pssKb: Math.max(p.pssKb, pss),
         hwmKb: Math.max(p.hwmKb, hwm),
         processes: Math.max(p.processes, n),
+        maxProcRssKb: Math.max(p.maxProcRssKb, maxProc),
       });
     }
   }
 
-  stop(): Map<string, { rssKb: number; pssKb: number; hwmKb: number; processes: number }> {
+  stop(): Map<string, { rssKb: number; pssKb: number; hwmKb: number; processes: number; maxProcRssKb: number }> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.sample();

@@ -162,6 +162,9 @@ export interface HeldResult {
 }
 
 export async function held(t: Target, o: { count: number; settleMs: number }): Promise<HeldResult> {
+  // Let the previous scenario's garbage settle a little first (single-process servers' RSS
+  // moves with their heap; the per-session figure is only meaningful at scale).
+  await new Promise((r) => setTimeout(r, o.settleMs));
   const before = snapshot(t.memGroups);
   const h = await holdSessions(t.port, o.count, { wave: 50, timeoutMs: 15_000 });
   await new Promise((r) => setTimeout(r, o.settleMs));
@@ -188,8 +191,11 @@ export interface BigResult {
   acceptMs: number | null;
   e2eMs: number | null;
   error?: string;
-  /** Peak RSS during the transfer minus RSS before, per group. */
-  mem: Record<string, { beforeMb: number; peakMb: number; growthMb: number }>;
+  /**
+   * Per group: RSS before, peak of the group's RSS sum during the transfer, the growth, and
+   * the largest single process's RSS seen (for Postfix: the smtpd/cleanup handling it).
+   */
+  mem: Record<string, { beforeMb: number; peakMb: number; growthMb: number; largestProcessMb: number }>;
 }
 
 export async function bigMessage(t: Target, o: { bytes: number; timeoutMs: number }): Promise<BigResult> {
@@ -209,7 +215,12 @@ export async function bigMessage(t: Target, o: { bytes: number; timeoutMs: numbe
   const p = sampler.stop();
   const mem: BigResult['mem'] = {};
   for (const [k, v] of p) {
-    mem[k] = { beforeMb: mb(before[k].rssKb), peakMb: mb(v.rssKb), growthMb: mb(v.rssKb - before[k].rssKb) };
+    mem[k] = {
+      beforeMb: mb(before[k].rssKb),
+      peakMb: mb(v.rssKb),
+      growthMb: mb(v.rssKb - before[k].rssKb),
+      largestProcessMb: mb(v.maxProcRssKb),
+    };
   }
   return { bytes: body.length, acceptMs, e2eMs: tEnd === null ? null : Math.round(tEnd - t0), error, mem };
 }
