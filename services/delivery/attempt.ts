@@ -20,6 +20,7 @@ import { writeBounce, type FailedRecipient } from './bounce.js';
 import { attemptLogId, bounceLogId } from './log-ids.js';
 import type { MxResolver } from './dns.js';
 import { traceLine } from './debug.js';
+import type { DeadHosts } from './dead-hosts.js';
 
 export interface AttemptContext {
   workdir: string;
@@ -31,6 +32,8 @@ export interface AttemptContext {
   /** Sender log (SPEC 10): `[time] [B0000000186-R0001] text`. */
   log: (id: string, text: string) => void;
   debug: (line: string) => void;
+  /** Hosts found unreachable a moment ago (shared by the runner's attempts). */
+  deadHosts?: DeadHosts;
   /** Also trace every SMTP command and reply (--debug). */
   traceSmtp?: boolean;
   now?: () => Date;
@@ -240,14 +243,23 @@ async function deliverGroup(
     log(`route ${g.domain} -> ${c.label} for ${remaining.length} recipient(s)`);
     let results: RecipientResult[];
     let host = '';
-    try {
-      const r = await transaction(ctx, c.target, opts, record, remaining, msgPath);
-      results = r.recipients;
-      host = r.hostLabel;
-    } catch (err) {
-      const e = err instanceof HopError ? err : new HopError('noanswer', (err as Error).message);
+    const downReason = ctx.deadHosts?.down(c.target.address, c.target.port);
+    if (downReason) {
       host = `${c.target.hostname}:${c.target.port}`;
-      results = remaining.map((a) => ({ address: a, kind: e.kind, reply: e.reply }));
+      results = remaining.map((a) => ({ address: a, kind: 'noanswer' as const, reply: `${downReason} (host unreachable a moment ago, not tried again yet)` }));
+    } else {
+      try {
+        const r = await transaction(ctx, c.target, opts, record, remaining, msgPath);
+        results = r.recipients;
+        host = r.hostLabel;
+        ctx.deadHosts?.markUp(c.target.address, c.target.port);
+      } catch (err) {
+        const e = err instanceof HopError ? err : new HopError('noanswer', (err as Error).message);
+        host = `${c.target.hostname}:${c.target.port}`;
+        results = remaining.map((a) => ({ address: a, kind: e.kind, reply: e.reply }));
+        // Only "could not talk to it at all" marks a host down; an answer (even 4xx) does not.
+        if (e.kind === 'noanswer') ctx.deadHosts?.markDown(c.target.address, c.target.port, e.reply, ctx.snap.settings.delivery.retryIntervalSec);
+      }
     }
     const next: string[] = [];
     for (const r of results) {

@@ -15,6 +15,7 @@ import { attemptDelivery } from './attempt.js';
 import { MxResolver } from './dns.js';
 import { ownAddresses } from './loop.js';
 import { HopPool } from './pool.js';
+import { DeadHosts } from './dead-hosts.js';
 import { configLines, traceLine } from './debug.js';
 
 export interface DeliveryOptions {
@@ -74,6 +75,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   });
 
   const pool = new HopPool();
+  const deadHosts = new DeadHosts();
   const writer = new QueueWriter(workdir);
   let own = ownAddresses();
   const ownTimer = setInterval(() => (own = ownAddresses()), 60_000);
@@ -128,7 +130,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
         const at2 = Date.parse(rec.nextAttemptAt);
         if (at2 > Date.now()) return schedule(id, at2);
         const summary = await attemptDelivery(
-          { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug, traceSmtp: !!opts.debug },
+          { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug, traceSmtp: !!opts.debug, deadHosts },
           rec,
         );
         if (summary.record) schedule(id, Date.parse(summary.record.nextAttemptAt));

@@ -65,15 +65,23 @@ describe('delivery runner', () => {
     expect(log).toMatch(new RegExp(`\\[${id}\\] <a@example.jp> delivered host=127.0.0.1:${s.port}: 250`));
   });
 
-  it('falls back to the next gateway.dat hop when the first cannot be reached', async () => {
+  it('falls back to the next gateway.dat hop when the first cannot be reached, and remembers it is down', async () => {
     const dead = await deadPort();
     const s = await sink();
-    const workdir = await setup({ gateway: [`example.jp, 127.0.0.1, ${dead}`, `example.jp, 127.0.0.1, ${s.port}`] });
+    const workdir = await setup({
+      gateway: [`example.jp, 127.0.0.1, ${dead}`, `example.jp, 127.0.0.1, ${s.port}`],
+      delivery: { retryIntervalSec: 30 },
+    });
     const lines: string[] = [];
     await runner(workdir, lines);
     await queueMessage(workdir, { from: 'taro@test.jp', to: ['a@example.jp'] });
     await s.waitFor(1);
     await until(emptyQueue(workdir), 5000, 'queue empty');
+    // The next message does not knock on the dead door again within the retry interval.
+    const id2 = await queueMessage(workdir, { from: 'taro@test.jp', to: ['b@example.jp'] });
+    await s.waitFor(2);
+    await until(emptyQueue(workdir), 5000, 'queue empty');
+    expect(lines.some((l) => l.includes(`[${id2}] 127.0.0.1:${dead} b@example.jp:`) && l.endsWith('not tried again yet)'))).toBe(true);
     expect(traced(lines, `route example.jp -> gateway.dat:2 127.0.0.1:${dead}`)).toBe(true);
     expect(traced(lines, `route example.jp -> gateway.dat:3 127.0.0.1:${s.port}`)).toBe(true);
   });
