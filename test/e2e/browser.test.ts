@@ -237,7 +237,9 @@ describe('browser UI against sekisho serve', () => {
     await page.getByTestId('add-row').click();
     await rowByLine(5).locator('input[data-col="0"]').fill('192.168.0.5');
     await rowByLine(5).locator('input[data-col="1"]').fill('true');
-    await page.getByTestId('add-row').click();
+    // Enter in a cell opens the next rule line below it, like Notepad.
+    await rowByLine(5).locator('input[data-col="1"]').press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-line'))).toBe('6');
     await rowByLine(6).locator('input[data-col="0"]').fill('127.0.0.1');
     await rowByLine(6).locator('input[data-col="1"]').fill('true');
     await page.getByTestId('add-row').click();
