@@ -145,11 +145,12 @@ function effectLine(lines: string[], text: string): number {
 // ---------------------------------------------------------------------------------------
 
 const EFFECT_A = [
+  "' the internal mail server relays its automatic forwards and its bounces (MAIL FROM:<>):",
+  "' above the #<> line, which would otherwise decide for its bounces first",
+  `${INTERNAL} true`,
   '#<> default',
   '#blank false',
-  "' the internal mail server relays its automatic forwards",
-  `${INTERNAL} true`,
-  "' nobody may pose as the postmaster (checked after the line above: the internal server may)",
+  "' nobody else may pose as the postmaster",
   'postmaster@test.jp false',
 ];
 
@@ -241,6 +242,18 @@ describe('Recipe A: every address of the domain passes (wildcard alias)', () => 
     await waitDone(r.dir, id);
     await r.serve.waitDebug('delivery', new RegExp(`route ext-mail\\.example -> smarthost 127\\.0\\.0\\.1:${r.internet.port}`));
     expect((await r.internal.dumps()).some((d) => d.includes('recipe A forward'))).toBe(false);
+
+    // Its own bounces and vacation replies have the null sender: relayed too.
+    const ndr = await converse(r.smtpPort, INTERNAL, [
+      'EHLO mailsv.test.jp',
+      'MAIL FROM:<>',
+      'RCPT TO:<taro@outside.example>',
+      { data: message({ from: 'MAILER-DAEMON@mailsv.test.jp', to: 'taro@outside.example', subject: 'recipe A internal bounce' }) },
+    ]);
+    expect(ndr.slice(2, 4)).toEqual(['250 2.1.0 Accepted', '250 2.1.5 Accepted']);
+    queuedId(ndr[5]);
+    await until(() => r.internet.delivered('taro@outside.example').length > 0, 20_000, 'internal bounce at the Internet sink');
+    expect(r.internet.delivered('taro@outside.example')[0].from).toBe('');
   });
 
   it('refuses an outside client writing to an outside domain (no open relay)', async () => {
@@ -368,7 +381,7 @@ describe('Recipe B: only real accounts pass (one alias per account, bulk import)
   beforeAll(async () => {
     r = await startRecipe(
       'b',
-      { effect: ['#<> default', '#blank false', `${INTERNAL} true`], aliases: ["' mode B: one alias per real account"] },
+      { effect: [`${INTERNAL} true`, '#<> default', '#blank false'], aliases: ["' mode B: one alias per real account"] },
       new RecordingSink(),
     );
     const from = r.serve.debug.length;
@@ -444,11 +457,11 @@ describe('Recipe B: only real accounts pass (one alias per account, bulk import)
 // ---------------------------------------------------------------------------------------
 
 const EFFECT_S = [
-  '#<> default',
-  '#blank false',
   "' the part-timer's address may not send, from anywhere (above the LAN line: first match wins)",
   'baito@test.jp false',
   `${INTERNAL} true`,
+  '#<> default',
+  '#blank false',
 ];
 
 describe('Send-block recipe: one sender refused, 5xx retried once, then a bounce in both formats', () => {
