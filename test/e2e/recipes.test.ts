@@ -177,6 +177,10 @@ describe('Recipe A: every address of the domain passes (wildcard alias)', () => 
     const accounts = await r.serve.api<Array<{ user: string; hasPassword: boolean }>>('listAccounts');
     expect(accounts).toEqual([expect.objectContaining({ user: 'postmaster', hasPassword: true })]);
     expect(await readFile(join(r.dir, 'inbox', 'postmaster', 'apop.dat'), 'utf8')).toMatch(/^\$scrypt\$/);
+    // The app shows mode A with a warning; a single trusted host is not "dangerous".
+    const warnings = await r.serve.api<Array<{ code: string; file: string; line: number }>>('warnings');
+    expect(warnings).toContainEqual(expect.objectContaining({ code: 'alias.wildcard', file: 'aliases.dat', line: 1 }));
+    expect(warnings.map((w) => w.code)).not.toContain('effect.dangerous-true');
   });
 
   it('delivers an outside sender to bucho@test.jp to the internal server', async () => {
@@ -308,6 +312,13 @@ describe('Recipe A: every address of the domain passes (wildcard alias)', () => 
     const all = trace.join('\n');
     expect(all).not.toContain('pm-secret-1');
     expect(all).not.toContain(plainAuth('postmaster', 'pm-secret-1').split(' ')[2]);
+    // Nor in the receive log, which has every SMTP line both ways (SPEC 10).
+    const logDir = join(r.dir, 'log', 'receive');
+    const receiveLog = (await Promise.all((await readdir(logDir)).map((f) => readFile(join(logDir, f), 'utf8')))).join('');
+    // (masked as `****` here while the console says `/* secured */`; either hides it)
+    expect(receiveLog).toMatch(/, < AUTH PLAIN (\*{4}|\/\* secured \*\/)$/m);
+    expect(receiveLog).not.toContain('pm-secret-1');
+    expect(receiveLog).not.toContain(plainAuth('postmaster', 'pm-secret-1').split(' ')[2]);
     // The console's catch-up buffer (GET of a console opened late) holds the same lines.
     const buffered = await r.serve.api<string[]>('debugOutput', 'receiver');
     expect(trace.slice(-20).filter((l) => !buffered.includes(l))).toEqual([]);
