@@ -198,6 +198,15 @@ describe('Recipe A: every address of the domain passes (wildcard alias)', () => 
     expect(dump).toMatch(new RegExp(`Received: from outside\\.example \\(unknown \\[127\\.0\\.0\\.3\\]\\) by gw\\.test\\.jp \\(Sekisho\\) with ESMTP id ${id};`));
     await waitDone(r.dir, id);
     expect(r.internet.tries).toEqual([]);
+    // RFC 5321 4.5.1: the postmaster is reachable, also as a bare `<Postmaster>`.
+    const pm = await converse(r.smtpPort, OUTSIDE, [
+      'EHLO outside.example',
+      'MAIL FROM:<taro@outside.example>',
+      'RCPT TO:<Postmaster>',
+      'RCPT TO:<postmaster@test.jp>',
+      'RSET',
+    ]);
+    expect(pm.slice(3, 5)).toEqual(['250 2.1.5 Accepted', '250 2.1.5 Accepted']);
   });
 
   it('refuses an outside client posing as postmaster@test.jp: the effect.dat false line decides', async () => {
