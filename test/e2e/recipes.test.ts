@@ -371,6 +371,9 @@ const DELIVERY_SHAPE: RegExp[] = [
   /^refusalRetries\s+1$/,
   /^bounceFormat\s+rfc3464$/,
   /^ready$/,
+  // every event names its time and the message's log ID (B…, B…-R0001 for the retry)
+  /^\d\d:\d\d:\d\d\.\d{3} \[B\d{10}\] route /,
+  /^\d\d:\d\d:\d\d\.\d{3} \[B\d{10}-R0001\] route /,
   /route test\.jp -> gateway\.dat:2 127\.0\.0\.1:\d+/,
   /route ext\.example -> smarthost 127\.0\.0\.1:\d+/,
   /nobody@ext\.example: 550 5\.1\.1 /,
