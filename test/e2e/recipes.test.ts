@@ -75,8 +75,16 @@ async function startRecipe(
     aliases: tables.aliases,
   });
   const serve = new Serve(dir, controlPort);
-  await serve.ready();
-  await serve.debugMode();
+  try {
+    await serve.ready();
+    await serve.debugMode();
+  } catch (err) {
+    // Leave nothing running behind a failed start.
+    await serve.stop();
+    await internal.close();
+    await internet.close();
+    throw err;
+  }
   return { dir, serve, smtpPort, internal, internet };
 }
 
@@ -128,13 +136,16 @@ async function waitDone(dir: string, id: string, timeoutMs = 20_000): Promise<st
   );
 }
 
-/** The top-level parts of a multipart message (RFC 2046 5.1.1): content type and body. */
+/** The top-level parts of a multipart message (RFC 2046 5.1.1): content type and body.
+ * (smtp-sink's dump has LF line ends, the wire had CRLF: accept both.) */
 function topLevelParts(raw: string, boundary: string): Array<{ type: string; body: string }> {
   const pieces = raw.split(`--${boundary}`);
   return pieces.slice(1, -1).map((p) => {
-    const sep = p.indexOf('\r\n\r\n');
-    const head = p.slice(0, sep);
-    return { type: /Content-Type:\s*([^;\r\n]+)/i.exec(head)?.[1].toLowerCase() ?? 'text/plain', body: p.slice(sep + 4) };
+    const sep = /\r?\n\r?\n/.exec(p);
+    if (!sep) throw new Error(`a MIME part without a header/body separator: ${p.slice(0, 200)}`);
+    const head = p.slice(0, sep.index);
+    // RFC 2045 5.2: no Content-Type means text/plain
+    return { type: /Content-Type:\s*([^;\r\n]+)/i.exec(head)?.[1].toLowerCase() ?? 'text/plain', body: p.slice(sep.index + sep[0].length) };
   });
 }
 
@@ -595,7 +606,8 @@ describe('Send-block recipe: one sender refused, 5xx retried once, then a bounce
       const id = queuedId(replies[5]);
 
       // The bounce goes to the sender's domain: gateway.dat routes test.jp to the internal server.
-      const dump = await r.internal.waitFor(`Subject: ${subject}`, 30_000);
+      // (complete: up to the closing boundary of the bounce)
+      const dump = await r.internal.waitFor(`Subject: ${subject}`, 30_000, (d) => /\r?\n--[^\r\n]+--\r?\n?\s*$/.test(d));
       expect(dump).toContain('X-Mail-Args: <>');
       expect(dump).toContain('X-Rcpt-Args: <kacho@test.jp>');
       const bounce = await simpleParser(dump.slice(dump.indexOf('\nReceived: ') + 1));

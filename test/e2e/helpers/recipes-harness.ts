@@ -364,9 +364,14 @@ export class SmtpSinkChild {
     return Promise.all(names.map((n) => readFile(join(this.dir, n), 'utf8')));
   }
 
-  /** Wait for a complete dump containing `needle` (the file is written while receiving). */
-  async waitFor(needle: string, timeoutMs = 20_000): Promise<string> {
-    return until(async () => (await this.dumps()).find((d) => d.includes(needle)), timeoutMs, `smtp-sink message with ${needle}`);
+  /** Wait for a dump containing `needle`. The file is written while the message arrives, so
+   * a caller that reads past the header passes `complete` (e.g. the closing MIME boundary). */
+  async waitFor(needle: string, timeoutMs = 20_000, complete: (dump: string) => boolean = () => true): Promise<string> {
+    return until(
+      async () => (await this.dumps()).find((d) => d.includes(needle) && complete(d)),
+      timeoutMs,
+      `smtp-sink message with ${needle}`,
+    );
   }
 
   async close(): Promise<void> {
