@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import {
   freePort,
@@ -25,7 +26,7 @@ import {
 const INTERNAL = '127.0.0.2'; // the office mail server behind the gateway
 const OUTSIDE = '127.0.0.3'; // anybody on the Internet
 const REFUSED_BY_IP = '550 5.7.1 Please, mail from a valid IP or Domain address.';
-const repoRoot = join(import.meta.dirname, '..', '..');
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** settings.json of a recipe: loopback listener, TLS so AUTH can be offered, the smarthost
  * standing for the Internet, short retries. */
