@@ -33,6 +33,7 @@ function widerThanOneHost(r: EffectRule): string | null {
 function effectWarnings(snap: ConfigSnapshot): Diagnostic[] {
   const out: Diagnostic[] = [];
   let firstOnly: EffectRule | undefined;
+  let nullSenderLine: EffectRule | undefined;
   for (const r of snap.effect) {
     if (firstOnly) {
       out.push(warn(r.ref, 'effect.dead-after-only', `dead rule: evaluation ends at the only line ${firstOnly.ref.file}:${firstOnly.ref.line}, so this line is never used`));
@@ -47,8 +48,25 @@ function effectWarnings(snap: ConfigSnapshot): Diagnostic[] {
       }
     }
     if (r.action === 'only' && !firstOnly) firstOnly = r;
+    if (!firstOnly && (r.action === 'true' || r.action === 'only') && isClientPattern(r) && nullSenderLine) {
+      const n = nullSenderLine;
+      out.push(
+        warn(
+          r.ref,
+          'effect.null-sender-first',
+          `bounces and auto-replies (MAIL FROM:<>) from ${r.patternText} match ${n.ref.file}:${n.ref.line} "${n.patternText} ${n.action}" first, so they are not trusted and their relay is refused: move this line above it`,
+        ),
+      );
+    }
+    // First match decides at MAIL FROM (SPEC 6): a `#<>` line that does not trust shadows every
+    // trusted host line below it for the null sender (the internal server's bounces).
+    if (!nullSenderLine && r.pattern.kind === 'null-sender' && r.action !== 'true' && r.action !== 'only') nullSenderLine = r;
   }
   return out;
+}
+
+function isClientPattern(r: EffectRule): boolean {
+  return r.pattern.kind === 'cidr' || r.pattern.kind === 'ipv4-wildcard' || r.pattern.kind === 'domain';
 }
 
 function aliasWarnings(snap: ConfigSnapshot): Diagnostic[] {

@@ -5,6 +5,27 @@ import { describe, it, expect } from 'vitest';
 import { I18n, initialLang, format } from '../../renderer/src/lib/i18n/i18n.svelte.js';
 import { en, ja } from '../../renderer/src/lib/i18n/messages.js';
 import type { Diagnostic } from '../../services/control/api.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Every diagnostic code the config and policy modules can emit, read from their sources. */
+function emittedCodes(): string[] {
+  const codes = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) {
+        for (const m of readFileSync(p, 'utf8').matchAll(/'((?:effect|gateway|alias|domains|settings|workdir|account|usetime|sender)\.[a-z0-9-]+)'/g)) {
+          if (!/\.(dat|json)$/.test(m[1])) codes.add(m[1]);
+        }
+      }
+    }
+  };
+  walk('services/config');
+  walk('services/policy');
+  return [...codes].sort();
+}
 
 const diag = (code: string, message: string): Diagnostic => ({ file: 'effect.dat', line: 3, column: 12, severity: 'error', code, message });
 
@@ -58,5 +79,11 @@ describe('i18n', () => {
     expect(i.duration(3_723_000)).toBe('01:02:03');
     expect(i.duration(90_061_000)).toBe('1 d 01:01:01');
     expect(format('{a}-{b}-{c}', { a: 1, b: 'x' })).toBe('1-x-{c}');
+  });
+
+  it('every diagnostic code the services emit has a Japanese text (issue 8: every validation error in both languages)', () => {
+    const codes = emittedCodes();
+    expect(codes.length).toBeGreaterThan(30);
+    expect(codes.filter((c) => !(`diag.${c}` in ja))).toEqual([]);
   });
 });

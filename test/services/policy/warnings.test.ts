@@ -8,7 +8,8 @@ describe('configWarnings', () => {
   it('a clean configuration has none', () => {
     const snap = makeSnapshot({
       domains: 'test.jp\n',
-      effect: '#<> default\n#blank false\n192.168.0.5 true\n2001:db8::5/128 true\n192.168.0.0/24 default\n',
+      // trusted hosts above #<>, so their bounces are trusted too (effect.null-sender-first)
+      effect: '192.168.0.5 true\n2001:db8::5/128 true\n#<> default\n#blank false\n192.168.0.0/24 default\n',
       aliases: 'info@test.jp -> info@test.jp\npostmaster@test.jp -> admin@test.jp\n',
       gateway: 'test.jp, 192.168.0.10, 25\n',
     });
@@ -70,6 +71,19 @@ boss@test.jp true
       'effect.dead-after-only effect.dat:5',
     ]);
     expect(configWarnings(snap)[1].message).toContain('effect.dat:2');
+  });
+
+  it('effect.null-sender-first: a trusted host below a #<> line that does not trust', () => {
+    const snap = makeSnapshot({ effect: '192.168.0.9 true\n#<> default\n#blank false\n192.168.0.10 true\nmx.test.jp true\n10.0.0.1 default\n' });
+    expect(codes(configWarnings(snap))).toEqual([
+      'effect.null-sender-first effect.dat:4',
+      'effect.dangerous-true effect.dat:5',
+      'effect.null-sender-first effect.dat:5',
+    ]);
+    expect(configWarnings(snap)[0].message).toContain('effect.dat:2 "#<> default"');
+    // A trusted host above the #<> line is fine, and so is a #<> line that itself trusts.
+    expect(codes(configWarnings(makeSnapshot({ effect: '192.168.0.10 true\n#<> default\n' })))).toEqual([]);
+    expect(codes(configWarnings(makeSnapshot({ effect: '#<> true\n192.168.0.10 true\n' })))).not.toContain('effect.null-sender-first effect.dat:2');
   });
 
   it('gateway.self-loop: a hop that is this gateway on a receiver port', () => {
