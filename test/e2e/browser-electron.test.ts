@@ -152,6 +152,50 @@ describe('renderer over the preload bridge (file://)', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('Server settings: the example host name and postmaster are flagged until saved with real ones; the new sections save', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${indexUrl}#tab=settings`);
+    const notice = page.getByTestId('settings-placeholders');
+    // A fresh work folder has the SPEC's example values.
+    await expect.poll(() => notice.count()).toBe(1);
+    expect(await notice.textContent()).toContain('hostname = gw.test.jp, delivery.postmaster = postmaster@test.jp');
+    expect(await notice.textContent()).toContain('before going live');
+    await page.getByTestId('lang').selectOption('ja');
+    await expect.poll(() => notice.textContent()).toContain('運用を始める前に');
+    await page.getByTestId('lang').selectOption('en');
+
+    // A local check answers in the form, before the server.
+    await page.getByTestId('workers').fill('0');
+    await page.getByTestId('settings-save').click();
+    await expect.poll(() => page.getByTestId('settings-invalid').count()).toBe(1);
+    expect(await page.getByText('A whole number from 1 to 1000.').count()).toBe(1);
+    await page.getByTestId('workers').fill('8');
+
+    // Typing is not saving: the notice stays until the real name is saved.
+    await page.getByTestId('hostname').fill('mail.example.co.jp');
+    expect(await notice.count()).toBe(1);
+    await page.getByTestId('bounceFormat').selectOption('classic');
+    await page.getByTestId('authMethod-CRAM-MD5').uncheck();
+    await page.getByTestId('smarthostPassword').fill('isp-secret');
+    await page.getByTestId('vrfyExpn').check();
+    await page.getByTestId('retentionDays').fill('30');
+    await page.getByTestId('settings-save').click();
+    await expect.poll(() => page.getByTestId('settings-saved').count()).toBe(1);
+    await expect.poll(() => notice.textContent()).not.toContain('hostname =');
+    expect(await notice.textContent()).toContain('delivery.postmaster = postmaster@test.jp');
+    const disk = JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8'));
+    expect(disk.hostname).toBe('mail.example.co.jp');
+    expect(disk.delivery).toMatchObject({ workers: 8, bounceFormat: 'classic', smarthostPassword: 'isp-secret' });
+    expect(disk.auth.methods).toEqual(['PLAIN', 'LOGIN']);
+    expect(disk.receiver.vrfyExpn).toBe(true);
+    expect(disk.logs.retentionDays).toBe(30);
+
+    await page.getByTestId('postmaster').fill('postmaster@example.co.jp');
+    await page.getByTestId('settings-save').click();
+    await expect.poll(() => notice.count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('Debug asks for a console window on our own page (#debug=<service>), which renders the console', async () => {
     await page.goto('about:blank');
     await page.goto(`${indexUrl}#tab=services`);

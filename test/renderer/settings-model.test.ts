@@ -6,7 +6,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SettingsModel, settingsChecks } from '../../renderer/src/lib/state/settings-model.svelte.js';
+import { SettingsModel, settingsChecks, placeholderKeys, PLACEHOLDER_VALUES } from '../../renderer/src/lib/state/settings-model.svelte.js';
 import { createControlApi } from '../../services/control/handlers.js';
 import { Supervisor } from '../../services/supervisor/index.js';
 import { initWorkdir } from '../../services/config/init.js';
@@ -50,7 +50,108 @@ describe('settingsChecks', () => {
   });
 });
 
+describe('settingsChecks: delivery, auth, receiver and logs fields', () => {
+  it('marks each bad value by key path (an emptied number field is undefined)', () => {
+    const s = defaultSettings();
+    s.delivery.workers = 0;
+    s.delivery.outboundPort = 70000;
+    s.delivery.retryIntervalSec = 1.5;
+    (s.delivery as Record<string, unknown>).refusalRetries = undefined;
+    s.delivery.abnormalHours = -1;
+    s.delivery.noResponseHours = 0.5; // hours may be fractional (the schema says so)
+    s.receiver.greetPauseMs = -5;
+    s.receiver.idleTimeoutSec = 0; // 0 = never
+    (s.receiver as Record<string, unknown>).maxReceivedHeaders = undefined;
+    s.auth.methods = [];
+    s.logs.retentionDays = -1;
+    expect(settingsChecks(s).map((i) => `${i.path} ${i.key}`)).toEqual([
+      'delivery.workers check.workers',
+      'delivery.outboundPort check.port',
+      'delivery.retryIntervalSec check.nonNegative',
+      'delivery.refusalRetries check.nonNegative',
+      'delivery.abnormalHours check.hours',
+      'receiver.greetPauseMs check.nonNegative',
+      'receiver.maxReceivedHeaders check.nonNegative',
+      'auth.methods check.authMethods',
+      'logs.retentionDays check.nonNegative',
+    ]);
+    // No method is fine when AUTH is off.
+    s.auth.enabled = false;
+    expect(settingsChecks(s).some((i) => i.path === 'auth.methods')).toBe(false);
+  });
+});
+
+describe('placeholder values (hostname, postmaster)', () => {
+  it('are the schema defaults, and are found until both are changed', () => {
+    const s = defaultSettings();
+    expect(s.hostname).toBe(PLACEHOLDER_VALUES.hostname);
+    expect(s.delivery.postmaster).toBe(PLACEHOLDER_VALUES['delivery.postmaster']);
+    expect(placeholderKeys(s)).toEqual(['hostname', 'delivery.postmaster']);
+    s.hostname = 'GW.TEST.JP';
+    expect(placeholderKeys(s)).toEqual(['hostname', 'delivery.postmaster']);
+    s.hostname = 'mail.example.co.jp';
+    expect(placeholderKeys(s)).toEqual(['delivery.postmaster']);
+    s.delivery.postmaster = 'postmaster@example.co.jp';
+    expect(placeholderKeys(s)).toEqual([]);
+  });
+
+  it('are judged on what is saved, not on the draft being typed', async () => {
+    const m = new SettingsModel(api);
+    await m.load();
+    expect(placeholderKeys(m.saved!)).toEqual(['hostname', 'delivery.postmaster']);
+    m.draft!.hostname = 'mail.example.co.jp';
+    m.draft!.delivery.postmaster = 'postmaster@example.co.jp';
+    expect(placeholderKeys(m.saved!)).toEqual(['hostname', 'delivery.postmaster']);
+    expect(await m.save()).toBe(true);
+    expect(placeholderKeys(m.saved!)).toEqual([]);
+  });
+});
+
 describe('SettingsModel', () => {
+  it('saves the delivery, auth, receiver and logs fields of the Server settings tab', async () => {
+    const m = new SettingsModel(api);
+    await m.load();
+    const d = m.draft!;
+    Object.assign(d.delivery, {
+      workers: 5,
+      retryIntervalSec: 300,
+      refusalRetries: 0,
+      abnormalHours: 12,
+      noResponseHours: 48,
+      bounceFormat: 'classic',
+      outboundPort: 587,
+      smarthostUser: 'isp-user',
+      smarthostPassword: 'isp-pass',
+    });
+    Object.assign(d.auth, { enabled: true, methods: ['PLAIN', 'LOGIN'], accountSendersNeedAuth: false });
+    Object.assign(d.receiver, { requireTlsForAuth: false, greetPauseMs: 3000, idleTimeoutSec: 120, maxReceivedHeaders: 30, vrfyExpn: true });
+    d.logs.retentionDays = 30;
+    expect(await m.save()).toBe(true);
+    const disk = await settingsOnDisk();
+    expect(disk.delivery).toMatchObject({
+      workers: 5,
+      retryIntervalSec: 300,
+      refusalRetries: 0,
+      abnormalHours: 12,
+      noResponseHours: 48,
+      bounceFormat: 'classic',
+      outboundPort: 587,
+      smarthostUser: 'isp-user',
+      smarthostPassword: 'isp-pass',
+    });
+    expect(disk.auth).toEqual({ enabled: true, methods: ['PLAIN', 'LOGIN'], accountSendersNeedAuth: false });
+    expect(disk.receiver).toMatchObject({ requireTlsForAuth: false, greetPauseMs: 3000, idleTimeoutSec: 120, maxReceivedHeaders: 30, vrfyExpn: true });
+    expect(disk.logs.retentionDays).toBe(30);
+  });
+
+  it('a value only the schema refuses (an unknown AUTH method) comes back on its field', async () => {
+    const m = new SettingsModel(api);
+    await m.load();
+    (m.draft!.auth as Record<string, unknown>).methods = ['PLAIN', 'DIGEST-MD5'];
+    expect(await m.save()).toBe(false);
+    expect(m.issueAt('auth.methods')?.message).toBeTruthy();
+  });
+
   it('loads clean, becomes dirty on edit, saves to settings.json and is clean again', async () => {
     const m = new SettingsModel(api);
     await m.load();

@@ -117,8 +117,10 @@ describe('TableEditor', () => {
     ed.setField(bad, 1, 'default');
     await ed.validateNow();
     expect(ed.errorCount).toBe(0);
-    // with the `only` line gone nothing is dead, and 10.0.0.1 is a single host: no warnings
-    expect(ed.warningCount).toBe(0);
+    // with the `only` line gone nothing is dead, and 10.0.0.1 is a single host (not dangerous);
+    // its one warning is that it stands below `#<> default`: its bounces are not trusted
+    expect(ed.warningCount).toBe(1);
+    expect(ed.diagnosticsOf(ed.rows.find((r) => r.raw === '10.0.0.1 true')!).map((d) => d.code)).toEqual(['effect.null-sender-first']);
   });
 
   it('warns about a dangerous true that is not a single host', async () => {

@@ -36,6 +36,21 @@ export const settingsChecks: Check = (s) => {
   for (const k of ['maxMessageBytes', 'maxRecipients', 'maxConnections'] as const) {
     if (!NON_NEG(s.receiver[k])) out.push({ path: `receiver.${k}`, key: 'check.nonNegative' });
   }
+  const d = s.delivery;
+  if (!(Number.isInteger(d.workers) && d.workers >= 1 && d.workers <= 1000)) out.push({ path: 'delivery.workers', key: 'check.workers' });
+  if (!PORT(d.outboundPort)) out.push({ path: 'delivery.outboundPort', key: 'check.port', params: { value: String(d.outboundPort ?? '') } });
+  for (const k of ['retryIntervalSec', 'refusalRetries'] as const) {
+    if (!NON_NEG(d[k])) out.push({ path: `delivery.${k}`, key: 'check.nonNegative' });
+  }
+  for (const k of ['abnormalHours', 'noResponseHours'] as const) {
+    if (!(typeof d[k] === 'number' && Number.isFinite(d[k]) && d[k] >= 0)) out.push({ path: `delivery.${k}`, key: 'check.hours' });
+  }
+  for (const k of ['greetPauseMs', 'idleTimeoutSec', 'maxReceivedHeaders'] as const) {
+    if (!NON_NEG(s.receiver[k])) out.push({ path: `receiver.${k}`, key: 'check.nonNegative' });
+  }
+  // Enabled with no method offers nothing (receiver/features.ts): say so rather than save it.
+  if (s.auth.enabled && s.auth.methods.length === 0) out.push({ path: 'auth.methods', key: 'check.authMethods' });
+  if (!NON_NEG(s.logs.retentionDays)) out.push({ path: 'logs.retentionDays', key: 'check.nonNegative' });
   if (!PORT(s.control.port)) out.push({ path: 'control.port', key: 'check.port', params: { value: String(s.control.port) } });
   if (!s.control.bind.trim()) out.push({ path: 'control.bind', key: 'check.ip', params: { value: '' } });
   s.receiver.dnsbl.forEach((z, i) => {
@@ -43,6 +58,20 @@ export const settingsChecks: Check = (s) => {
   });
   return out;
 };
+
+/**
+ * The example values settings.json starts with (SPEC 2; the schema defaults in
+ * services/config/settings.ts). A gateway that still announces them is not ready for service.
+ */
+export const PLACEHOLDER_VALUES = { hostname: 'gw.test.jp', 'delivery.postmaster': 'postmaster@test.jp' } as const;
+
+/** Key paths of `s` that still hold their example value (case-insensitive: names are). */
+export function placeholderKeys(s: Settings): Array<keyof typeof PLACEHOLDER_VALUES> {
+  const out: Array<keyof typeof PLACEHOLDER_VALUES> = [];
+  if (s.hostname.trim().toLowerCase() === PLACEHOLDER_VALUES.hostname) out.push('hostname');
+  if (s.delivery.postmaster.trim().toLowerCase() === PLACEHOLDER_VALUES['delivery.postmaster']) out.push('delivery.postmaster');
+  return out;
+}
 
 export class SettingsModel {
   draft = $state<Settings | null>(null);
@@ -54,6 +83,11 @@ export class SettingsModel {
   private savedJson = $state('');
 
   constructor(private readonly api: SettingsApi) {}
+
+  /** The settings as saved on disk (what the services run with), or null before the first load. */
+  get saved(): Settings | null {
+    return this.savedJson ? (JSON.parse(this.savedJson) as Settings) : null;
+  }
 
   get dirty(): boolean {
     return this.draft !== null && JSON.stringify(this.draft) !== this.savedJson;
