@@ -139,7 +139,12 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${serveOut}`);
 }
 
-const EFFECT_START = ["' 中継設定 (e2e テスト)", '#<> default', '#blank false', "' LAN の端末"];
+// Trusted hosts go above the `#<>` line: first match decides, so a trusted line below it would
+// leave that host's bounces (MAIL FROM:<>) untrusted (warning effect.null-sender-first).
+const EFFECT_START = ["' 中継設定 (e2e テスト)", "' LAN の端末 (#<> の行より上に書く)", '#<> default', '#blank false'];
+/** effect.dat after the test's edit: the new rules between the LAN comment and `#<>`. */
+const EFFECT_SAVED = [...EFFECT_START.slice(0, 2), '192.168.0.5 true', '127.0.0.1 true', '192.168.0.9 default', ...EFFECT_START.slice(2)];
+type Warning = { code: string; severity: string };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sekisho-browser-'));
@@ -231,27 +236,36 @@ describe('browser UI against sekisho serve', () => {
     const editor = page.locator('[data-testid="table-editor"]');
     await expect.poll(() => editor.locator('tbody tr').count()).toBe(EFFECT_START.length);
     await expect.poll(() => page.getByTestId('format').textContent()).toContain('CP932');
+    // The header counts the configuration warnings the server reports (none come from effect.dat yet).
+    const warningsBefore = await api<Warning[]>('warnings');
+    expect(warningsBefore.filter((w) => w.code.startsWith('effect.'))).toEqual([]);
+    const headerCount = () => page.getByTestId('warnings-button').textContent().then((t) => t?.trim());
+    const shown = (ws: Warning[]) => `⚠ 警告: ${ws.filter((w) => w.severity === 'warning' || w.severity === 'error').length}`;
+    await expect.poll(headerCount).toBe(shown(warningsBefore));
 
-    // Select the comment "LAN の端末" and add rules below it.
-    await rowByLine(4).locator('input').first().click();
+    // Select the comment "LAN の端末" and add rules below it (above the `#<>` line).
+    await rowByLine(2).locator('input').first().click();
     await page.getByTestId('add-row').click();
-    await rowByLine(5).locator('input[data-col="0"]').fill('192.168.0.5');
-    await rowByLine(5).locator('input[data-col="1"]').fill('true');
+    await rowByLine(3).locator('input[data-col="0"]').fill('192.168.0.5');
+    await rowByLine(3).locator('input[data-col="1"]').fill('true');
     // Enter in a cell opens the next rule line below it, like Notepad.
-    await rowByLine(5).locator('input[data-col="1"]').press('Enter');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-line'))).toBe('6');
-    await rowByLine(6).locator('input[data-col="0"]').fill('127.0.0.1');
-    await rowByLine(6).locator('input[data-col="1"]').fill('true');
+    await rowByLine(3).locator('input[data-col="1"]').press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-line'))).toBe('4');
+    await rowByLine(4).locator('input[data-col="0"]').fill('127.0.0.1');
+    await rowByLine(4).locator('input[data-col="1"]').fill('true');
     await page.getByTestId('add-row').click();
-    await rowByLine(7).locator('input[data-col="0"]').fill('192.168.0.9');
-    await rowByLine(7).locator('input[data-col="1"]').fill('maybe');
+    await rowByLine(5).locator('input[data-col="0"]').fill('192.168.0.9');
+    await rowByLine(5).locator('input[data-col="1"]').fill('maybe');
+    await expect.poll(() => rowByLine(6).locator('input[data-col="0"]').inputValue()).toBe('#<>');
 
-    // Inline validation (debounced): the error is on line 7 and nowhere else.
-    await expect.poll(() => rowByLine(7).locator('[data-code="effect.bad-action"]').count(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => rowByLine(7).getAttribute('class')).toContain('has-error');
-    expect(await rowByLine(5).locator('.diag.error').count()).toBe(0);
+    // Inline validation (debounced): the error is on line 5 and nowhere else.
+    await expect.poll(() => rowByLine(5).locator('[data-code="effect.bad-action"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => rowByLine(5).getAttribute('class')).toContain('has-error');
+    expect(await rowByLine(3).locator('.diag.error').count()).toBe(0);
+    // Single hosts above `#<>`: neither dangerous nor shadowed for their bounces.
+    expect(await editor.locator('[data-code="effect.null-sender-first"], [data-code="effect.dangerous-true"]').count()).toBe(0);
     // The message is Japanese in a Japanese UI.
-    expect(await rowByLine(7).locator('[data-code="effect.bad-action"]').textContent()).toContain('動作が正しくありません');
+    expect(await rowByLine(5).locator('[data-code="effect.bad-action"]').textContent()).toContain('動作が正しくありません');
     await page.screenshot({ path: join(SHOTS, 'ja-relay-error.png') });
 
     // Saving a broken file is refused; the file on disk is untouched.
@@ -260,7 +274,7 @@ describe('browser UI against sekisho serve', () => {
     expect(iconv.decode(await readFile(join(dir, 'effect.dat')), 'cp932')).toBe(EFFECT_START.join('\r\n') + '\r\n');
 
     // Fix it, the error goes away, save.
-    await rowByLine(7).locator('input[data-col="1"]').fill('default');
+    await rowByLine(5).locator('input[data-col="1"]').fill('default');
     await expect.poll(() => editor.locator('.diag.error').count(), { timeout: 10_000 }).toBe(0);
     await page.getByTestId('save').click();
     await expect.poll(() => page.getByTestId('saved-notice').count()).toBe(1);
@@ -269,9 +283,7 @@ describe('browser UI against sekisho serve', () => {
     const bytes = await readFile(join(dir, 'effect.dat'));
     expect(bytes.includes(Buffer.from('\r\n'))).toBe(true);
     expect(bytes.toString('latin1').replace(/\r\n/g, '')).not.toContain('\n'); // no bare LF
-    expect(iconv.decode(bytes, 'cp932')).toBe(
-      [...EFFECT_START, '192.168.0.5 true', '127.0.0.1 true', '192.168.0.9 default', ''].join('\r\n'),
-    );
+    expect(iconv.decode(bytes, 'cp932')).toBe([...EFFECT_SAVED, ''].join('\r\n'));
     expect(bytes.includes(Buffer.from('中継設定', 'utf8'))).toBe(false); // still Shift_JIS, not UTF-8
 
     // The running receiver picked it up (hot reload): relay from 127.0.0.1 is now accepted.
@@ -280,6 +292,11 @@ describe('browser UI against sekisho serve', () => {
       return r.rcpt.startsWith('250') ? r : null;
     });
     expect(after.data).toMatch(/^250 /);
+
+    // The saved rules add no warning, and the header shows the server's count.
+    const warningsAfter = await api<Warning[]>('warnings');
+    expect(warningsAfter.map((w) => w.code)).toEqual(warningsBefore.map((w) => w.code));
+    await expect.poll(headerCount).toBe(shown(warningsAfter));
   }, 90_000);
 
   it('a change on disk while editing shows "changed on disk"; Reload shows the file as it is now', async () => {
@@ -333,6 +350,16 @@ describe('browser UI against sekisho serve', () => {
         await expect.poll(() => page.locator(`[data-testid="tab-${tab}"]`).getByText(lang === 'ja' ? '読み込み中…' : 'Loading…').count()).toBe(0);
         await page.waitForTimeout(300);
         await page.screenshot({ path: join(SHOTS, `${lang}-${tab}.png`) });
+        if (tab === 'settings') {
+          // The sections below the fold (delivery & retries, authentication, receiver, logs),
+          // in a taller window so they fit in one picture.
+          await page.setViewportSize({ width: 1280, height: 1480 });
+          await page.getByTestId('settings-delivery').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+          await expect.poll(() => page.getByTestId('settings-logs').isVisible()).toBe(true);
+          await page.waitForTimeout(200);
+          await page.screenshot({ path: join(SHOTS, `${lang}-settings-delivery.png`) });
+          await page.setViewportSize({ width: 1280, height: 800 });
+        }
       }
       expect(await page.locator('nav button[data-tab="queue"]').textContent()).toBe(lang === 'ja' ? 'キュー' : 'Queue');
     }
@@ -357,7 +384,7 @@ describe('browser UI against sekisho serve', () => {
     await page.getByTestId('explain-from').fill('pc@lan.test');
     await page.getByTestId('explain-to').fill('someone@remote.example');
     await page.getByTestId('explain-run').click();
-    await expect.poll(() => page.getByTestId('explain-text').textContent()).toContain('effect.dat:5');
+    await expect.poll(() => page.getByTestId('explain-text').textContent()).toContain(`effect.dat:${EFFECT_SAVED.indexOf('192.168.0.5 true') + 1}`);
     await page.screenshot({ path: join(SHOTS, 'ja-policy-result.png') });
   });
 
