@@ -34,6 +34,7 @@ function effectWarnings(snap: ConfigSnapshot): Diagnostic[] {
   const out: Diagnostic[] = [];
   let firstOnly: EffectRule | undefined;
   let nullSenderLine: EffectRule | undefined;
+  let sawNullSender = false;
   for (const r of snap.effect) {
     if (firstOnly) {
       out.push(warn(r.ref, 'effect.dead-after-only', `dead rule: evaluation ends at the only line ${firstOnly.ref.file}:${firstOnly.ref.line}, so this line is never used`));
@@ -47,7 +48,6 @@ function effectWarnings(snap: ConfigSnapshot): Diagnostic[] {
         );
       }
     }
-    if (r.action === 'only' && !firstOnly) firstOnly = r;
     if (!firstOnly && (r.action === 'true' || r.action === 'only') && isClientPattern(r) && nullSenderLine) {
       const n = nullSenderLine;
       out.push(
@@ -60,7 +60,12 @@ function effectWarnings(snap: ConfigSnapshot): Diagnostic[] {
     }
     // First match decides at MAIL FROM (SPEC 6): a `#<>` line that does not trust shadows every
     // trusted host line below it for the null sender (the internal server's bounces).
-    if (!nullSenderLine && r.pattern.kind === 'null-sender' && r.action !== 'true' && r.action !== 'only') nullSenderLine = r;
+    // Only the first #<> line can decide for the null sender; if it trusts, none below matters.
+    if (!sawNullSender && r.pattern.kind === 'null-sender') {
+      sawNullSender = true;
+      if (r.action !== 'true' && r.action !== 'only') nullSenderLine = r;
+    }
+    if (r.action === 'only' && !firstOnly) firstOnly = r;
   }
   return out;
 }

@@ -45,10 +45,9 @@ describe('local hint effect.null-sender-first', () => {
       '192.168.0.0/28 only',
       '192.168.0.8 true',
     ];
-    // The `only` line (10) is not marked by the server (policy/warnings.ts checks after it has
-    // recorded the first `only`); line 11 is dead after it and gets that warning instead.
-    expect(linesWith(lines, CODE)).toEqual([3, 4, 5]);
-    expect(await serverLines(lines, CODE)).toEqual([3, 4, 5]);
+    // The `only` line (10) is marked too; line 11 is dead after it and gets that warning instead.
+    expect(linesWith(lines, CODE)).toEqual([3, 4, 5, 10]);
+    expect(await serverLines(lines, CODE)).toEqual([3, 4, 5, 10]);
     expect(linesWith(lines, 'effect.dead-after-only')).toEqual([11]);
     const hint = localHints('effect', lines).find((d) => d.line === 3 && d.code === CODE)!;
     expect(hint.severity).toBe('warning');
@@ -69,6 +68,15 @@ describe('local hint effect.null-sender-first', () => {
     const trusting = ['#<> true', '192.168.0.5 true', '127.0.0.1'];
     expect(linesWith(trusting, CODE)).toEqual([]);
     expect(await serverLines(trusting, CODE)).toEqual([]);
+  });
+
+  it('the first #<> line decides: `only` hosts below a non-trusting one are marked, nothing below a trusting one', async () => {
+    const onlyBelow = ['#<> default', '192.168.0.0/28 only'];
+    expect(linesWith(onlyBelow, CODE)).toEqual([2]);
+    expect(await serverLines(onlyBelow, CODE)).toEqual([2]);
+    const secondNull = ['#<> true', '#<> false', '192.168.0.5 true'];
+    expect(linesWith(secondNull, CODE)).toEqual([]);
+    expect(await serverLines(secondNull, CODE)).toEqual([]);
   });
 
   it('comments and blank lines between do not matter; moving the line up clears it', () => {

@@ -66,11 +66,12 @@ boss@test.jp true
     const snap = makeSnapshot({ effect: '#<> default\n192.168.0.0/16 only\n10.0.0.1 false\n#blank false\n192.168.1.1 only\n' });
     expect(codes(configWarnings(snap))).toEqual([
       'effect.dangerous-true effect.dat:2',
+      'effect.null-sender-first effect.dat:2',
       'effect.dead-after-only effect.dat:3',
       'effect.dead-after-only effect.dat:4',
       'effect.dead-after-only effect.dat:5',
     ]);
-    expect(configWarnings(snap)[1].message).toContain('effect.dat:2');
+    expect(configWarnings(snap)[2].message).toContain('effect.dat:2');
   });
 
   it('effect.null-sender-first: a trusted host below a #<> line that does not trust', () => {
@@ -84,6 +85,10 @@ boss@test.jp true
     // A trusted host above the #<> line is fine, and so is a #<> line that itself trusts.
     expect(codes(configWarnings(makeSnapshot({ effect: '192.168.0.10 true\n#<> default\n' })))).toEqual([]);
     expect(codes(configWarnings(makeSnapshot({ effect: '#<> true\n192.168.0.10 true\n' })))).not.toContain('effect.null-sender-first effect.dat:2');
+    // Only the first #<> line decides: a later non-trusting one shadows nothing.
+    expect(codes(configWarnings(makeSnapshot({ effect: '#<> true\n#<> false\n192.168.0.10 true\n' }))).filter((c) => c.startsWith('effect.null-sender-first'))).toEqual([]);
+    // An `only` host below #<> is caught too (its bounces get default).
+    expect(codes(configWarnings(makeSnapshot({ effect: '#<> default\n192.168.0.10 only\n' })))).toEqual(['effect.null-sender-first effect.dat:2']);
   });
 
   it('gateway.self-loop: a hop that is this gateway on a receiver port', () => {

@@ -49,6 +49,7 @@ export function localHints(table: TableName, lines: string[]): Diagnostic[] {
     // The first `#<>` line whose action does not trust: first match decides at MAIL FROM, so
     // the bounces of every trusted host listed below it get that line's standing.
     let nullSender: { line: number; pattern: string; action: string } | null = null;
+    let sawNullSender = false;
     lines.forEach((raw, i) => {
       if (lineKind(raw) !== 'rule') return;
       const n = i + 1;
@@ -63,9 +64,8 @@ export function localHints(table: TableName, lines: string[]): Diagnostic[] {
         out.push(warning(table, n, 'effect.dangerous-true', `"${pattern}" is trusted without condition (may relay anywhere) and is not a single host`));
       }
       const trusts = act === '' || act === 'true' || act === 'only';
-      // Same lines as policy/warnings.ts marks: it records the first `only` before this check,
-      // so of the trusting actions only `true` (written or implied) gets the warning there.
-      if ((act === '' || act === 'true') && nullSender && isClientPattern(pattern)) {
+      // Same lines as policy/warnings.ts marks: every trusting action, `only` included.
+      if (trusts && nullSender && isClientPattern(pattern)) {
         const ns = nullSender;
         out.push(
           warning(
@@ -76,7 +76,11 @@ export function localHints(table: TableName, lines: string[]): Diagnostic[] {
           ),
         );
       }
-      if (!nullSender && isNullSender(pattern) && EFFECT_ACTIONS.has(act) && !trusts) nullSender = { line: n, pattern, action: act };
+      // Only the first #<> line decides for the null sender; if it trusts, none below matters.
+      if (!sawNullSender && isNullSender(pattern) && EFFECT_ACTIONS.has(act)) {
+        sawNullSender = true;
+        if (!trusts) nullSender = { line: n, pattern, action: act };
+      }
       if (act === 'only') onlyAt = n;
     });
   }
