@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'no-latest': { type: 'boolean', default: false },
+    'from-source': { type: 'boolean', default: false },
   },
 });
 const quick = flags.quick!;
@@ -159,6 +160,13 @@ async function main(): Promise<number> {
     if (!existsSync(join(repo, 'services/cli/commands/serve.ts')) && !existsSync(join(repo, 'services/cli/commands/serve.js'))) {
       results.targets.sekisho = { skipped: '`sekisho serve` is not in this checkout yet (services/cli/commands/serve.ts)' };
     } else {
+      // Measure what an installation runs: the compiled JavaScript (dist/), not tsx.
+      if (flags['from-source']) process.env.SEKISHO_BENCH_FROM_SOURCE = '1';
+      else {
+        log('building the services (npm run build:services) to run Sekisho from dist/');
+        const b = await run('npm', ['run', 'build:services'], { cwd: repo, timeoutMs: 180_000 });
+        if (b.code !== 0) throw new Error(`npm run build:services failed:\n${b.stderr || b.stdout}`);
+      }
       const sink = await Sink.start({ maxConcurrency: 256 });
       stops.push(() => sink.stop());
       const workdir = join(root, 'sekisho');
@@ -186,7 +194,7 @@ async function main(): Promise<number> {
           notes: [
             flags.profile
               ? 'profiled run: receiver and delivery started by hand with --cpu-prof (no serve)'
-              : '`sekisho serve` (receiver + delivery children + control HTTP), delivery.workers 20, run from source through tsx',
+              : `\`sekisho serve\` (receiver + delivery children + control HTTP), delivery.workers 20, ${flags['from-source'] ? 'run from source through tsx' : 'compiled JavaScript from dist/ (npm run build:services)'}`,
           ],
         };
       } catch (err) {

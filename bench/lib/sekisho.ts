@@ -6,6 +6,20 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { defaultSettings } from '../../services/config/settings.js';
 import { cliCommand } from '../../services/cli/spawn.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const BUILT_CLI = fileURLToPath(new URL('../../dist/services/cli/main.js', import.meta.url));
+
+/**
+ * The `sekisho` command line the bench runs: the compiled JavaScript of `npm run build`, as an
+ * installed gateway runs (bench/run.ts builds it first), or the TypeScript sources through tsx
+ * with --from-source.
+ */
+function sekishoCommand(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  if (process.env.SEKISHO_BENCH_FROM_SOURCE || !existsSync(BUILT_CLI)) return cliCommand(args, env);
+  return { command: process.execPath, args: [BUILT_CLI, ...args], env: { ...env } };
+}
 import { start, stop, sleep } from './procs.js';
 import { waitForBanner } from './ports.js';
 import { childrenOf, cmdline } from './rss.js';
@@ -53,7 +67,7 @@ export interface SekishoServe {
 }
 
 export async function startServe(o: SekishoWorkdirOptions & { env?: NodeJS.ProcessEnv }): Promise<SekishoServe> {
-  const cmd = cliCommand(['serve', '--workdir', o.workdir], { ...process.env, ...o.env });
+  const cmd = sekishoCommand(['serve', '--workdir', o.workdir], { ...process.env, ...o.env });
   const child = start(cmd.command, cmd.args, { env: cmd.env });
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
@@ -87,7 +101,7 @@ export async function startServe(o: SekishoWorkdirOptions & { env?: NodeJS.Proce
 export async function startProfiled(o: SekishoWorkdirOptions & { profileDir: string }): Promise<SekishoServe> {
   let out = '';
   const launch = (service: 'receiver' | 'delivery') => {
-    const cmd = cliCommand([service, '--workdir', o.workdir]);
+    const cmd = sekishoCommand([service, '--workdir', o.workdir]);
     const child = start(cmd.command, ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${service}.cpuprofile`, ...cmd.args], { env: cmd.env });
     child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
     child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));

@@ -8,6 +8,8 @@ import type { ConfigSnapshot } from '../config/types.js';
 import { openLogs } from '../logs/index.js';
 import { claimMessage } from '../queue/claim.js';
 import { readControl } from '../queue/store.js';
+import { controlPath } from '../queue/paths.js';
+import { existsSync } from 'node:fs';
 import { watchQueue } from '../queue/watch.js';
 import { sweepOrphans } from '../queue/sweep.js';
 import { QueueWriter } from '../queue/writer.js';
@@ -104,31 +106,25 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   const run = async (id: string): Promise<void> => {
     const snap = config.current();
     try {
-      let rec;
-      try {
-        rec = await readControl(workdir, id);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // delivered and removed
-        throw err;
-      }
-      const at = Date.parse(rec.nextAttemptAt);
-      if (at > Date.now()) return schedule(id, at);
+      // Claim first, then read the record once under the claim: one read per attempt instead
+      // of a look before the claim and another after it.
       const claim = await claimMessage(workdir, id);
       if (!claim) {
-        // Another runner holds it (or it is gone): look again later; the record it writes
-        // will tell us when the next attempt is due.
-        return schedule(id, Date.now() + 2000);
+        // Gone (delivered and removed): nothing to do. Held by another runner: look again
+        // later; the record it writes will tell us when the next attempt is due.
+        if (existsSync(controlPath(workdir, id))) schedule(id, Date.now() + 2000);
+        return;
       }
       try {
-        // Re-read under the claim: another runner may have just finished an attempt.
+        let rec;
         try {
           rec = await readControl(workdir, id);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
           throw err;
         }
-        const at2 = Date.parse(rec.nextAttemptAt);
-        if (at2 > Date.now()) return schedule(id, at2);
+        const at = Date.parse(rec.nextAttemptAt);
+        if (at > Date.now()) return schedule(id, at);
         const summary = await attemptDelivery(
           { workdir, snap, resolver: resolverFor(snap), pool, own, writer, log, debug, traceSmtp: !!opts.debug, deadHosts },
           rec,

@@ -2,7 +2,8 @@
 // the same message. A claim is `incoming/<ID>.lock`, created atomically and holding
 // `pid hostname time nonce`; a claim whose process is dead is stale and is taken over
 // (see lockfile.ts for why two runners cannot both take it over).
-import { access, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import type { QueueId } from './types.js';
 import { controlPath, incomingDir, isQueueId, lockPath } from './paths.js';
 import { inspectLock, tryLock } from './lockfile.js';
@@ -27,9 +28,7 @@ export async function claimMessage(workdir: string, id: QueueId): Promise<Claim 
     throw err;
   }
   if (!held) return null;
-  try {
-    await access(controlPath(workdir, id));
-  } catch {
+  if (!existsSync(controlPath(workdir, id))) {
     await held.release();
     return null;
   }

@@ -8,6 +8,7 @@ import type { ControlRecord, QueueId, RecipientState } from './types.js';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { syncDir } from './fsync.js';
 import { renameRetrying, unlinkRetrying } from './winfs.js';
+import { closeSync, fdatasync, openSync, readFileSync, writeSync } from 'node:fs';
 
 export { messagePath, controlPath } from './paths.js';
 
@@ -84,7 +85,8 @@ export function serializeControl(record: ControlRecord): string {
 /** Read and validate `incoming/<ID>.$CP`. ENOENT passes through (the message is gone). */
 export async function readControl(workdir: string, id: QueueId): Promise<ControlRecord> {
   const file = controlPath(workdir, id);
-  const text = await readFile(file, 'utf8');
+  // Small file, read on the loop thread: cheaper than a thread-pool round trip per message.
+  const text = readFileSync(file, 'utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -108,12 +110,16 @@ export function tmpName(workdir: string, id: QueueId, suffix: '.MSG.tmp' | '.$CP
 
 /** Write a file and flush it to disk before resolving. */
 export async function writeFileDurable(path: string, data: string | Buffer): Promise<void> {
-  const fh = await open(path, 'wx');
+  // The control record is a few hundred bytes: create, write and close on the loop thread
+  // (microseconds each on a local disk), and hand only the fdatasync — the part that waits for
+  // the disk — to the thread pool. Three fewer thread-pool round trips per message.
+  const fd = openSync(path, 'wx');
   try {
-    await fh.writeFile(data);
-    await fh.datasync();
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -2,7 +2,7 @@
 // FILE_SHARE_DELETE (an antivirus scan, a backup agent, the control app reading a control
 // record): EPERM / EACCES / EBUSY for a moment. Retry briefly there, as libuv users do;
 // elsewhere these errors are real and are thrown at once.
-import { rename, unlink } from 'node:fs/promises';
+import { renameSync, unlinkSync } from 'node:fs';
 
 const TRANSIENT = new Set(['EPERM', 'EACCES', 'EBUSY']);
 
@@ -18,10 +18,12 @@ async function retrying<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+// rename and unlink are metadata operations that take microseconds on a local disk: done on
+// the loop thread, they save a thread-pool round trip each (several per message).
 export function renameRetrying(from: string, to: string): Promise<void> {
-  return retrying(() => rename(from, to));
+  return retrying(async () => renameSync(from, to));
 }
 
 export function unlinkRetrying(path: string): Promise<void> {
-  return retrying(() => unlink(path));
+  return retrying(async () => unlinkSync(path));
 }
