@@ -21,6 +21,7 @@ import { attemptLogId, bounceLogId } from './log-ids.js';
 import type { MxResolver } from './dns.js';
 import { traceLine } from './debug.js';
 import type { DeadHosts } from './dead-hosts.js';
+import { localIso } from '../logs/format.js';
 
 export interface AttemptContext {
   workdir: string;
@@ -188,7 +189,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     const status = next.status === 'pending' ? `deferred (${o.kind})` : next.status;
     log(`<${r.address}> ${status}${o.host ? ` host=${o.host}` : ''}: ${o.reply}`);
     if (next.status === 'failed') newlyFailed.push({ state: next, note: failureNote(o) });
-    if (next.status === 'pending') trace(`retry ${r.address} at ${nextAttemptAt(at, policy).toISOString()}: ${o.reply}`);
+    if (next.status === 'pending') trace(`retry ${r.address} at ${localIso(nextAttemptAt(at, policy))}: ${o.reply}`);
     return next;
   });
   let updated: ControlRecord = { ...record, recipients };
@@ -209,7 +210,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
   }
   updated = { ...updated, retries: record.retries + 1, nextAttemptAt: nextAttemptAt(at, policy).toISOString() };
   await writeControl(ctx.workdir, updated);
-  log(`${counts.pending} pending, next attempt ${attemptLogId(record.id, updated.retries)} at ${updated.nextAttemptAt}`);
+  log(`${counts.pending} pending, next attempt ${attemptLogId(record.id, updated.retries)} at ${localIso(new Date(updated.nextAttemptAt))}`);
   return { record: updated, ...counts, bounceId };
 }
 

@@ -58,3 +58,18 @@ export function formatReceive(d: Date, session: string, direction: '<' | '>', li
 export function formatSender(d: Date, id: string, text: string): string {
   return `[${senderTime(d)}] [${oneLine(id)}] ${oneLine(text)}`;
 }
+
+/**
+ * A moment in local time with its offset, `2026-11-23T18:54:56+09:00`: log lines are read by
+ * an administrator whose clock is local (the line prefixes are local too), and the offset
+ * keeps it unambiguous. One token, no spaces, so it stays one field for grep and awk.
+ */
+export function localIso(d: Date): string {
+  const p = (n: number, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  return (
+    `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` +
+    `${sign}${p(off / 60)}:${p(off % 60)}`
+  );
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clfTime, formatAccept, formatReceive, formatSender, oneLine, senderTime } from '../../../services/logs/format.js';
+import { clfTime, formatAccept, formatReceive, formatSender, localIso, oneLine, senderTime } from '../../../services/logs/format.js';
 
 // Local time by construction: the formats are local (the admin's clock).
 const t = new Date(2009, 6, 6, 16, 27, 31, 171);
@@ -41,5 +41,12 @@ describe('log line formats (SPEC 10)', () => {
     const long = oneLine('x'.repeat(5000));
     expect(long.length).toBeLessThan(2100);
     expect(long).toMatch(/\(5000 chars\)$/);
+  });
+
+  it('localIso: local wall time with its offset, one token, and the same instant', () => {
+    const d = new Date(2009, 6, 6, 16, 27, 31, 171);
+    const text = localIso(d);
+    expect(text).toMatch(/^2009-07-06T16:27:31[+-]\d\d:\d\d$/);
+    expect(new Date(text).getTime()).toBe(d.getTime() - 171);
   });
 });
