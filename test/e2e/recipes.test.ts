@@ -94,7 +94,8 @@ async function stopRecipe(r: Recipe | undefined): Promise<void> {
   const code = await r.serve.stop();
   await r.internal.close();
   await r.internet.close();
-  expect(code).toBe(0);
+  // serve's stderr says why when it did not stop cleanly.
+  expect(code, r.serve.stderr.join('\n')).toBe(0);
 }
 
 /** One SMTP conversation; returns every reply in order. */

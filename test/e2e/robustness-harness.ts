@@ -5,23 +5,16 @@ import { mkdtemp, mkdir, writeFile, readdir, readFile, rm } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { defaultSettings, type Settings } from '../../services/config/settings.js';
 import { cliCommand } from '../../services/cli/spawn.js';
 import type { ControlRecord } from '../../services/queue/types.js';
 
 export { SmtpConn, makeMessage, type Reply } from '../../bench/lib/client.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper for the bench and the tests.
+import { freePort } from '../../bench/lib/ports.js';
+export { freePort };
 
 export interface WorkdirOptions {
   /** effect.dat lines; default: untrusted loopback (`#<> default`, `#blank false` only). */

@@ -4,22 +4,15 @@ import { mkdtemp, mkdir, writeFile, readdir, readFile, rm } from 'node:fs/promis
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { defaultSettings, type Settings } from '../../../services/config/settings.js';
 import { startReceiver, type Receiver } from '../../../services/receiver/index.js';
 import type { ControlRecord } from '../../../services/queue/types.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper for the bench and the tests.
+import { freePort } from '../../../bench/lib/ports.js';
+export { freePort };
 
 export interface WorkdirOptions {
   effect?: string[];
