@@ -217,6 +217,9 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     };
     req.socket.setTimeout(0);
     res.on('close', done);
+    // A client that went away between two events (a closed window, an aborted fetch) makes
+    // the next write fail: that ends its stream, it must never take serve down.
+    res.on('error', done);
   }
 
   const sockets = new Set<Socket>();
