@@ -6,7 +6,7 @@
 // breakers are serialized by a second lock (`<lock>.break`), and a breaker removes the stale
 // lock only if it still holds the very content (nonce) it found stale, so two breakers can never
 // both take one lock, and a fresh lock is never removed by mistake.
-import { link, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';

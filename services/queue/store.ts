@@ -1,7 +1,7 @@
 // Reading and writing queued messages (SPEC 8). A message exists for the runner exactly when
 // its control file `incoming/<ID>.$CP` exists; `incoming/<ID>.MSG` is renamed in before it and
 // removed after it, so a control file never points at nothing.
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ControlRecord, QueueId, RecipientState } from './types.js';
