@@ -35,6 +35,10 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-latest': { type: 'boolean', default: false },
     'from-source': { type: 'boolean', default: false },
+    /** Only these scenarios (comma list of throughput4k, throughput100k, latency, big, held). */
+    scenarios: { type: 'string' },
+    /** Override the 4 KB message count (an A/B experiment wants a few thousand, fast). */
+    m4k: { type: 'string' },
   },
 });
 const quick = flags.quick!;
@@ -43,6 +47,8 @@ const wanted = new Set(flags.targets!.split(',').map((s) => s.trim()));
 const P = quick
   ? { m4k: 2000, m100k: 200, latencyMsgs: 300, held: 200, bigBytes: 10 * 1024 * 1024, sessions: 20, timeoutMs: 60_000 }
   : { m4k: 20_000, m100k: 2000, latencyMsgs: 2000, held: 1000, bigBytes: 50 * 1024 * 1024, sessions: 20, timeoutMs: 240_000 };
+
+if (flags.m4k) P.m4k = Number(flags.m4k);
 
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -58,6 +64,7 @@ async function scenario(t: Target, r: TargetResults, name: ScenarioName): Promis
       log(`${t.name}: ${P.m4k} x 4 KB over ${P.sessions} sessions`);
       const x = (r.throughput4k = await throughput(t, { messages: P.m4k, payloadBytes: 4096, sessions: P.sessions, timeoutMs: P.timeoutMs }));
       log(`${t.name}:   ${x.acceptPerSec} accepted/s, ${x.e2ePerSec} end-to-end/s ${x.error ?? ''}`);
+      log(`${t.name}:   CPU ms/msg user+sys: ${Object.entries(x.cpuSplit).map(([k, v]) => `${k} ${v.user}+${v.sys}`).join(', ')}`);
       break;
     }
     case 'throughput100k': {
@@ -205,7 +212,9 @@ async function main(): Promise<number> {
   }
 
   // Held sessions last: Postfix keeps its 1,000 idle smtpd processes for max_idle (100 s).
-  const order: ScenarioName[] = ['throughput4k', 'throughput100k', 'latency', 'big', 'held'];
+  const all: ScenarioName[] = ['throughput4k', 'throughput100k', 'latency', 'big', 'held'];
+  const only = flags.scenarios ? new Set(flags.scenarios.split(',').map((s) => s.trim())) : null;
+  const order = all.filter((n) => !only || only.has(n));
   for (const name of order) {
     for (const t of targets) {
       const r = results.targets[t.name]!;

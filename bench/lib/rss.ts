@@ -36,18 +36,26 @@ const USER_HZ = 100;
  * readings is the CPU the group spent in between.
  */
 export function cpuMs(pids: number[]): number {
-  let ticks = 0;
+  const t = cpuSplitMs(pids);
+  return t.user + t.sys;
+}
+
+/** The same as cpuMs, user and system (kernel) time apart. */
+export function cpuSplitMs(pids: number[]): { user: number; sys: number } {
+  let user = 0;
+  let sys = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // Fields 14-17 of proc(5): utime stime cutime cstime; f[0] is field 3 (state).
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      user += Number(f[11]) + Number(f[13]);
+      sys += Number(f[12]) + Number(f[14]);
     } catch {
       /* gone */
     }
   }
-  return (ticks * 1000) / USER_HZ;
+  return { user: (user * 1000) / USER_HZ, sys: (sys * 1000) / USER_HZ };
 }
 
 export function parentOf(pid: number): number | null {

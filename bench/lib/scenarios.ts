@@ -3,7 +3,7 @@
 // ceiling, the sink itself) plus the process groups whose memory we watch.
 import { run } from './procs.js';
 import type { Sink } from './sink.js';
-import { MemSampler, cpuMs, readMem } from './rss.js';
+import { MemSampler, cpuSplitMs, readMem } from './rss.js';
 import { holdSessions, latencyRun, makeMessage, percentile, sendOne } from './client.js';
 
 export const SMTP_SOURCE = '/usr/sbin/smtp-source';
@@ -65,11 +65,13 @@ export interface ThroughputResult {
   mem: Record<string, MemPeak>;
   /** CPU time per message, per process group (user + system, reaped children included). */
   cpuMsPerMessage: Record<string, number>;
+  /** The same, user and system (kernel) time apart. */
+  cpuSplit: Record<string, { user: number; sys: number }>;
 }
 
-function cpuOf(groups: Record<string, () => number[]>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, pids] of Object.entries(groups)) out[k] = cpuMs(pids());
+function cpuOf(groups: Record<string, () => number[]>): Record<string, { user: number; sys: number }> {
+  const out: Record<string, { user: number; sys: number }> = {};
+  for (const [k, pids] of Object.entries(groups)) out[k] = cpuSplitMs(pids());
   return out;
 }
 
@@ -95,7 +97,14 @@ export async function throughput(
   t.expectedAtSink = t.sink.messages;
   const cpu1 = cpuOf(t.memGroups);
   const cpuMsPerMessage: Record<string, number> = {};
-  for (const k of Object.keys(cpu1)) cpuMsPerMessage[k] = sent ? Math.round(((cpu1[k] - (cpu0[k] ?? 0)) / sent) * 100) / 100 : 0;
+  const cpuSplit: Record<string, { user: number; sys: number }> = {};
+  const per = (a: number, b = 0) => (sent ? Math.round(((a - b) / sent) * 100) / 100 : 0);
+  for (const k of Object.keys(cpu1)) {
+    const user = per(cpu1[k].user, cpu0[k]?.user);
+    const sys = per(cpu1[k].sys, cpu0[k]?.sys);
+    cpuSplit[k] = { user, sys };
+    cpuMsPerMessage[k] = Math.round((user + sys) * 100) / 100;
+  }
   if (tEnd === null) error = (error ? error + '; ' : '') + `sink got ${t.sink.messages}/${target} in time`;
   return {
     messages: sent,
@@ -108,6 +117,7 @@ export async function throughput(
     error,
     mem: peaks(sampler),
     cpuMsPerMessage,
+    cpuSplit,
   };
 }
 

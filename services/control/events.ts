@@ -8,6 +8,8 @@ import type { ControlEvent } from './api.js';
 export interface ControlEventSource {
   on(event: 'event', listener: (e: ControlEvent) => void): unknown;
   off(event: 'event', listener: (e: ControlEvent) => void): unknown;
+  /** Where present, a UI client subscribes through this (so the source can count them). */
+  subscribe?(listener: (e: ControlEvent) => void): () => void;
 }
 
 export class ControlEventBus extends EventEmitter implements ControlEventSource {
@@ -28,8 +30,24 @@ export class ControlEventBus extends EventEmitter implements ControlEventSource 
     return () => source.off('event', forward);
   }
 
+  /** UI clients (SSE streams, windows) subscribed right now. */
+  get subscribers(): number {
+    return this.subscriberCount;
+  }
+  private subscriberCount = 0;
+
+  /** A UI client's subscription; `'subscribers'` is emitted with the new count. */
   subscribe(listener: (e: ControlEvent) => void): () => void {
     this.on('event', listener);
-    return () => this.off('event', listener);
+    this.subscriberCount++;
+    this.emit('subscribers', this.subscriberCount);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.off('event', listener);
+      this.subscriberCount--;
+      this.emit('subscribers', this.subscriberCount);
+    };
   }
 }

@@ -21,9 +21,17 @@ export interface WorkFolderEventsOptions {
   queueDebounceMs?: number;
   /** Follow the logs (default true). */
   logs?: boolean;
+  /**
+   * Watch the queue and tail the logs from the start (default true). `sekisho serve` starts
+   * with false and follows only while a UI is connected (follow()): at several hundred
+   * messages a second those watchers cost more CPU than the whole control server otherwise.
+   */
+  follow?: boolean;
 }
 
 export interface WorkFolderEvents {
+  /** Start or stop the queue and log events (the config events always run). */
+  follow(on: boolean): void;
   close(): void;
 }
 
@@ -115,8 +123,9 @@ export function watchWorkFolder(
     }, opts.queueDebounceMs ?? 300);
   };
   let queueWatcher: FSWatcher | null = null;
+  let following = opts.follow ?? true;
   function attachQueueWatch() {
-    if (queueWatcher || closed) return;
+    if (queueWatcher || closed || !following) return;
     try {
       queueWatcher = watch(paths.incoming, (_event, name) => {
         // Claims (.lock) and temp files come and go during every attempt; the control
@@ -132,22 +141,43 @@ export function watchWorkFolder(
     }
   }
   // fs.watch can miss events (network share): a slow rescan catches up.
-  const queueRescan = setInterval(queueChanged, 15_000);
+  const queueRescan = setInterval(() => following && queueChanged(), 15_000);
 
   // --- the logs
-  const tails: LogTail[] =
-    opts.logs === false
-      ? []
-      : LOG_KINDS.map((kind) => tailLog(workdir, kind, (line) => publish({ type: 'log', kind, line }), { onError: () => {} }));
+  let tails: LogTail[] = [];
+  const startTails = () => {
+    if (opts.logs === false || tails.length || closed) return;
+    tails = LOG_KINDS.map((kind) => tailLog(workdir, kind, (line) => publish({ type: 'log', kind, line }), { onError: () => {} }));
+  };
+  const stopTails = () => {
+    for (const t of tails) t.close();
+    tails = [];
+  };
+  if (following) startTails();
 
   return {
+    follow(on: boolean) {
+      if (closed || on === following) return;
+      following = on;
+      if (on) {
+        attachQueueWatch();
+        startTails();
+        queueChanged(); // what happened while nobody followed
+      } else {
+        queueWatcher?.close();
+        queueWatcher = null;
+        if (queueTimer) clearTimeout(queueTimer);
+        queueTimer = null;
+        stopTails();
+      }
+    },
     close() {
       closed = true;
       clearInterval(pollTimer);
       clearInterval(queueRescan);
       if (queueTimer) clearTimeout(queueTimer);
       queueWatcher?.close();
-      for (const t of tails) t.close();
+      stopTails();
     },
   };
 }

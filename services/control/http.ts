@@ -203,7 +203,13 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
       if (res.writableLength > SSE_MAX_BUFFER) return void res.destroy();
       res.write(`data: ${JSON.stringify(e)}\n\n`);
     };
-    opts.events?.on('event', send);
+    const events = opts.events;
+    let unsubscribe = () => {};
+    if (events?.subscribe) unsubscribe = events.subscribe(send);
+    else if (events) {
+      events.on('event', send);
+      unsubscribe = () => events.off('event', send);
+    }
     // The current state at once, so a fresh window needs no separate serviceStatus call.
     api.serviceStatus().then(
       (services) => send({ type: 'status', services }),
@@ -212,7 +218,7 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     const done = () => {
       clearInterval(keepalive);
-      opts.events?.off('event', send);
+      unsubscribe();
       sseClients.delete(res);
     };
     req.socket.setTimeout(0);

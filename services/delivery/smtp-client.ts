@@ -190,7 +190,7 @@ export class HopConnection {
   }
 
   /** One transaction: MAIL FROM:<from>, RCPT TO each, DATA with the message stream. */
-  send(from: string, recipients: string[], size: number, message: () => Readable): Promise<TransactionResult> {
+  send(from: string, recipients: string[], size: number, message: () => Readable | Buffer): Promise<TransactionResult> {
     return new Promise((resolve) => {
       const stream = message();
       const label = this.label;
@@ -201,7 +201,7 @@ export class HopConnection {
         (err, info) => {
           if (err) {
             const e = err as SmtpError;
-            stream.destroy();
+            if (!Buffer.isBuffer(stream)) stream.destroy();
             const perRcpt = new Map<string, RecipientResult>();
             for (const r of e.rejectedErrors ?? []) {
               if (r.recipient) perRcpt.set(r.recipient, { address: r.recipient, kind: classify(r.responseCode), reply: errorReply(r) });

@@ -2,21 +2,22 @@
 // flushed (fsync of the directory, as Postfix and qmail do after moving a queue file).
 // Many sessions commit at once, so directory flushes are group-committed: one fsync covers
 // every rename that finished before it started.
-import { open } from 'node:fs/promises';
+import { closeSync, fsync, openSync } from 'node:fs';
 
 /** fsync a directory. Windows cannot open a directory for flushing; NTFS journals renames. */
 export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
+  // open and close on the loop thread (microseconds); only the flush waits in the thread pool.
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
   } catch (err) {
     // Some file systems (and some container overlays) refuse fsync on a directory; the rename
     // is then as durable as that file system makes it, and there is nothing better to do.
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

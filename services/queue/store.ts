@@ -8,7 +8,8 @@ import type { ControlRecord, QueueId, RecipientState } from './types.js';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { syncDir } from './fsync.js';
 import { renameRetrying, unlinkRetrying } from './winfs.js';
-import { closeSync, fdatasync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeDurableFile } from './durable.js';
 
 export { messagePath, controlPath } from './paths.js';
 
@@ -108,20 +109,8 @@ export function tmpName(workdir: string, id: QueueId, suffix: '.MSG.tmp' | '.$CP
   return join(queueTmpDir(workdir), `${id}.${process.pid}.${processToken}${(tmpCounter++).toString(16)}${suffix}`);
 }
 
-/** Write a file and flush it to disk before resolving. */
-export async function writeFileDurable(path: string, data: string | Buffer): Promise<void> {
-  // The control record is a few hundred bytes: create, write and close on the loop thread
-  // (microseconds each on a local disk), and hand only the fdatasync — the part that waits for
-  // the disk — to the thread pool. Three fewer thread-pool round trips per message.
-  const fd = openSync(path, 'wx');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-  } finally {
-    closeSync(fd);
-  }
-}
+/** Write a new file and flush it to disk before resolving (see durable.ts). */
+export const writeFileDurable = writeDurableFile;
 
 const tmpReady = new Map<string, Promise<unknown>>();
 /** mkdir -p incoming/tmp once per process and workdir. */

@@ -6,13 +6,14 @@
 //   the renames of a live commit is microseconds; the minute is a wide margin).
 // - incoming/tmp/<ID>.<pid>.<random>.{MSG,$CP}.tmp: a write in progress or abandoned. Removed
 //   when the writing process is dead, or (pid reused, other host) when untouched for an hour.
-// - incoming/<ID>.lock of a dead process whose message is gone; lock helper leftovers.
+// - incoming/<ID>.lock of a dead process whose message is gone; lock helper leftovers; the
+//   owner file (`.owner.<pid>.<token>`, what locks are hard links to) of a dead process.
 // - incoming/<ID>.$CP without its .MSG cannot come from our write order; it is reported, not
 //   removed (the admin decides: it may be a file copied in by hand).
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
-import { removeStaleLock } from './lockfile.js';
+import { isStaleOwnerFile, removeStaleLock } from './lockfile.js';
 
 export interface SweepOptions {
   /** Age after which an orphan .MSG is removed (default 60 000 ms). */
@@ -95,6 +96,11 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
     if (/^\.seq\.lock(\.break)?\.\d+\.[0-9a-f]+\.(new|gone)$/.test(name)) {
       const age = await ageMs(path, now);
       if (age !== null && age > orphanAge) await remove(path, report);
+    }
+    if (name.startsWith('.owner.')) {
+      const age = await ageMs(path, now);
+      if (age !== null && isStaleOwnerFile(dir, name, age)) await remove(path, report);
+      continue;
     }
     if (!isQueueId(id)) continue;
     if (ext === '.MSG' && !present.has(`${id}.$CP`)) {

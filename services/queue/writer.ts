@@ -1,10 +1,12 @@
 // Writing a message into the queue (SPEC 7 "250 only after it is durably in the queue", SPEC 8).
 //
-// begin() allocates the ID (the receiver names it in the Received header) and opens
-// incoming/tmp/<ID>.<pid>.<random>.MSG.tmp. write() streams the message there, never holding
-// it whole in memory. commit():
-//   1. fsync the data file;
-//   2. write the control record to incoming/tmp/….$CP.tmp and fsync it;
+// begin() allocates the ID (the receiver names it in the Received header). write() gathers the
+// message; once 64 KiB are waiting, incoming/tmp/<ID>.<pid>.<random>.MSG.tmp is created and
+// the message streams there, never held whole in memory. commit():
+//   1. make the data durable: a message that never reached 64 KiB (most mail) is created and
+//      written in one go with O_DSYNC, so one system call writes and flushes it; a longer one
+//      gets its tail written and an fdatasync;
+//   2. write the control record to incoming/tmp/….$CP.tmp the same way (O_DSYNC), in parallel;
 //   3. rename the data to incoming/<ID>.MSG, then the control record to incoming/<ID>.$CP
 //      (the control file's presence is what makes a message exist for the runner);
 //   4. fsync incoming/ (group-committed with every concurrent commit) — then resolve, and the
@@ -12,12 +14,19 @@
 // A crash before 3 leaves temp files only; between the renames an orphan .MSG: the runner never
 // sees either, and sweepOrphans() removes them. Journaling file systems (ext4, XFS, NTFS) keep
 // the two renames in order, so a control file never survives without its data.
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+//
+// Only the writes that wait for the disk go to libuv's thread pool. Creating, closing and
+// renaming a file take microseconds and run on the loop thread: every thread-pool round trip
+// costs two context switches, and at several hundred messages a second those were a large
+// part of the receiver's CPU (docs/benchmarks.md).
+import { unlink } from 'node:fs/promises';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { renameRetrying } from './winfs.js';
 import type { ControlRecord, QueueId } from './types.js';
 import { IdAllocator, type IdAllocatorOptions } from './ids.js';
 import { controlPath, incomingDir, messagePath } from './paths.js';
 import { syncDir } from './fsync.js';
+import { createDurable, dataSync, DSYNC_FLAG, writeAllAsync, writeDurableFile } from './durable.js';
 import {
   QUEUE_FORMAT,
   ensureQueueDirs,
@@ -25,7 +34,6 @@ import {
   serializeControl,
   tmpName,
   validateControlRecord,
-  writeFileDurable,
 } from './store.js';
 
 /** What the receiver fills in; the writer adds format, id and size. */
@@ -44,7 +52,7 @@ export interface PendingMessage {
   abort(): Promise<void>;
 }
 
-/** Small chunks are gathered up to this size before one write call. */
+/** Small chunks are gathered up to this size before one write call (and before a file exists). */
 const COALESCE_BYTES = 64 * 1024;
 
 class PendingFile implements PendingMessage {
@@ -53,54 +61,93 @@ class PendingFile implements PendingMessage {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private chain: Promise<void> = Promise.resolve();
-  private closed = false;
+  /** The temp file, created once the message outgrows COALESCE_BYTES (or at commit). */
+  private fd: number | null = null;
+  private tmpPath: string | null = null;
   /** A failed write poisons the message: committing it would lose a chunk silently. */
   private writeError: unknown = null;
 
   constructor(
     readonly id: QueueId,
     private readonly workdir: string,
-    private readonly fh: FileHandle,
-    private readonly tmpPath: string,
   ) {}
 
   write(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error(`queue message ${this.id} is ${this.state}; cannot write`));
     if (chunk.length === 0) return this.chain;
     this.bytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < COALESCE_BYTES) return this.chain;
     // Writes are serialized even if a caller forgets to await, so the file is in order.
-    const run = this.chain.then(async () => {
-      if (chunk.length >= COALESCE_BYTES && this.pendingBytes === 0) return this.writeAll(chunk);
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.pendingBytes >= COALESCE_BYTES) await this.flushPending();
-    });
+    const run = this.chain.then(() => this.flushPending());
     this.chain = run.catch((err) => {
       this.writeError ??= err;
     });
     return run;
   }
 
-  private async flushPending(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.writeAll(buf);
+  /** Create the temp file (streaming: no O_DSYNC, one fdatasync at the end). */
+  private openTemp(flags: number): number {
+    const create = () => {
+      this.tmpPath = tmpName(this.workdir, this.id, '.MSG.tmp');
+      return openSync(this.tmpPath, flags, 0o666);
+    };
+    try {
+      this.fd = create();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // incoming/tmp was removed under us (an admin cleaning up): recreate it once.
+      forgetQueueDirs(this.workdir);
+      throw Object.assign(new Error('queue temp folder missing'), { code: 'ENOENT_TMP', cause: err });
+    }
+    return this.fd;
   }
 
-  private async writeAll(buf: Buffer): Promise<void> {
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off);
-      off += bytesWritten;
+  private async ensureOpen(flags: number): Promise<number> {
+    if (this.fd !== null) return this.fd;
+    try {
+      return this.openTemp(flags);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT_TMP') throw err;
+      await ensureQueueDirs(this.workdir);
+      return this.openTemp(flags);
     }
   }
 
-  private async closeFile(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.fh.close();
+  private async flushPending(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const fd = await this.ensureOpen(createDurable.streaming);
+    const bufs = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await writeAllAsync(fd, bufs);
+  }
+
+  private closeFile(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    closeSync(fd);
+  }
+
+  /** Steps 1: the data, durable in the temp file. */
+  private async syncData(): Promise<void> {
+    await this.chain;
+    if (this.writeError) throw this.writeError;
+    if (this.fd === null && DSYNC_FLAG) {
+      // Never reached 64 KiB: one O_DSYNC write creates the durable file.
+      const fd = await this.ensureOpen(createDurable.dsync);
+      const bufs = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      await writeAllAsync(fd, bufs);
+    } else {
+      await this.flushPending();
+      const fd = await this.ensureOpen(createDurable.streaming); // an empty message still gets a file
+      await dataSync(fd);
+    }
+    this.closeFile();
   }
 
   async commit(record: NewControlRecord): Promise<QueueId> {
@@ -112,24 +159,26 @@ class PendingFile implements PendingMessage {
     let msgRenamed = false;
     try {
       validateControlRecord(full, controlPath(this.workdir, this.id));
-      await this.chain;
-      if (this.writeError) throw this.writeError;
-      await this.flushPending();
-      // Both fsyncs at once: they are independent until the renames, and a journaling file
-      // system commits concurrent fsyncs together.
-      const dataSynced = this.fh.datasync().then(() => this.closeFile());
-      const controlSynced = writeFileDurable(cpTmp, serializeControl(full));
+      // Both flushes at once: they are independent until the renames, and a journaling file
+      // system commits concurrent flushes together.
+      const dataSynced = this.syncData();
+      const controlSynced = writeDurableFile(cpTmp, serializeControl(full));
       const [a, b] = await Promise.allSettled([dataSynced, controlSynced]);
       if (a.status === 'rejected') throw a.reason;
       if (b.status === 'rejected') throw b.reason;
-      await renameRetrying(this.tmpPath, msgFinal);
+      await renameRetrying(this.tmpPath!, msgFinal);
       msgRenamed = true;
       await renameRetrying(cpTmp, controlPath(this.workdir, this.id));
     } catch (err) {
       this.state = 'aborted';
-      await this.closeFile().catch(() => {});
-      await unlink(cpTmp).catch(() => {});
-      await unlink(msgRenamed ? msgFinal : this.tmpPath).catch(() => {});
+      try {
+        this.closeFile();
+      } catch {
+        /* already failing */
+      }
+      unlinkQuietSync(cpTmp);
+      const data = msgRenamed ? msgFinal : this.tmpPath;
+      if (data) unlinkQuietSync(data);
       throw err;
     }
     try {
@@ -152,9 +201,22 @@ class PendingFile implements PendingMessage {
     if (this.state === 'committing') return; // commit cleans up after itself on failure
     this.state = 'aborted';
     this.pending = [];
+    this.pendingBytes = 0;
     await this.chain;
-    await this.closeFile().catch(() => {});
-    await unlink(this.tmpPath).catch(() => {});
+    try {
+      this.closeFile();
+    } catch {
+      /* nothing more to do */
+    }
+    if (this.tmpPath) unlinkQuietSync(this.tmpPath);
+  }
+}
+
+function unlinkQuietSync(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* gone already, or the sweep will take it */
   }
 }
 
@@ -188,22 +250,11 @@ export class QueueWriter {
     await ensureQueueDirs(this.workdir);
   }
 
-  /** Allocate an ID and open the temp file; call write() for the content, then commit()/abort(). */
+  /** Allocate an ID; call write() for the content, then commit()/abort(). No file exists before the
+   *  message outgrows 64 KiB or is committed. */
   async begin(): Promise<PendingMessage> {
     const id = await (await this.ids()).next();
     await ensureQueueDirs(this.workdir);
-    let path = tmpName(this.workdir, id, '.MSG.tmp');
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // incoming/tmp was removed under us (an admin cleaning up): recreate it once.
-      forgetQueueDirs(this.workdir);
-      await ensureQueueDirs(this.workdir);
-      path = tmpName(this.workdir, id, '.MSG.tmp');
-      fh = await open(path, 'wx');
-    }
-    return new PendingFile(id, this.workdir, fh, path);
+    return new PendingFile(id, this.workdir);
   }
 }

@@ -107,7 +107,10 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.off('exit', killChildren);
     return 1;
   }
-  const folder = watchWorkFolder(workdir, api, (e) => bus.publish(e));
+  // Queue and log events only while a UI is connected: a headless gateway nobody watches
+  // should not read its own logs back (docs/benchmarks.md).
+  const folder = watchWorkFolder(workdir, api, (e) => bus.publish(e), { follow: bus.subscribers > 0 });
+  bus.on('subscribers', (n: number) => folder.follow(n > 0));
   // control.password applies at once when settings.json changes (from the UI or Notepad);
   // bind and port need a restart of serve.
   bus.on('event', (e: ControlEvent) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlApi } from '../../../services/control/handlers.js';
 import { watchWorkFolder, type WorkFolderEvents } from '../../../services/control/file-events.js';
+import { ControlEventBus } from '../../../services/control/events.js';
 import type { ControlEvent } from '../../../services/control/api.js';
 import { Supervisor } from '../../../services/supervisor/index.js';
 import { dayName } from '../../../services/logs/paths.js';
@@ -61,5 +62,49 @@ describe('watchWorkFolder', () => {
     const log = await until(events, (e) => e.type === 'log', 'log');
     expect(log).toEqual({ type: 'log', kind: 'sender', line: '[09:00:00:000] [B0000000001] new line' });
     expect(events.some((e) => e.type === 'log' && e.line === 'old line')).toBe(false);
+  });
+
+  it('with follow off, no queue or log events until a UI subscribes; config events always', async () => {
+    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-events-'));
+    await writeFile(join(workdir, 'settings.json'), '{}\n');
+    await mkdir(join(workdir, 'incoming'));
+    await mkdir(join(workdir, 'log', 'sender'), { recursive: true });
+    const logFile = join(workdir, 'log', 'sender', `${dayName(new Date())}.log`);
+    await writeFile(logFile, '');
+    const api = createControlApi({ workdir, supervisor: new Supervisor({ workdir, services: [] }) });
+    // Wired as `sekisho serve` does: follow while the bus has subscribers.
+    const bus = new ControlEventBus();
+    const events: ControlEvent[] = [];
+    bus.on('event', (e: ControlEvent) => events.push(e));
+    const w = watchWorkFolder(workdir, api, (e) => bus.publish(e), { pollMs: 100, queueDebounceMs: 50, follow: bus.subscribers > 0 });
+    open.push(w);
+    bus.on('subscribers', (n: number) => w.follow(n > 0));
+    await new Promise((r) => setTimeout(r, 300));
+
+    await writeFile(join(workdir, 'incoming', 'B0000000001.$CP'), '{}');
+    await appendFile(logFile, '[09:00:00:000] [B0000000001] unseen\n');
+    await writeFile(join(workdir, 'settings.json'), '{"hostname":"mx.test.jp"}\n');
+    await until(events, (e) => e.type === 'config' && e.table === 'settings', 'settings');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.filter((e) => e.type === 'queue' || e.type === 'log')).toEqual([]);
+
+    // A UI connects: the queue view is told to refresh, and new log lines flow.
+    const unsubscribe = bus.subscribe(() => {});
+    expect(bus.subscribers).toBe(1);
+    await until(events, (e) => e.type === 'queue', 'queue after subscribe');
+    await new Promise((r) => setTimeout(r, 200));
+    await appendFile(logFile, '[09:00:01:000] [B0000000002] seen\n');
+    const log = await until(events, (e) => e.type === 'log', 'log after subscribe');
+    expect(log).toMatchObject({ line: '[09:00:01:000] [B0000000002] seen' });
+
+    // The last one leaves: quiet again.
+    unsubscribe();
+    unsubscribe(); // idempotent
+    expect(bus.subscribers).toBe(0);
+    events.length = 0;
+    await writeFile(join(workdir, 'incoming', 'B0000000003.$CP'), '{}');
+    await appendFile(logFile, '[09:00:02:000] [B0000000003] unseen again\n');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(events.filter((e) => e.type === 'queue' || e.type === 'log')).toEqual([]);
   });
 });

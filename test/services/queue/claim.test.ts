@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, readFile, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, readdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { claimMessage, isClaimed, listClaimed } from '../../../services/queue/claim.js';
@@ -40,6 +40,36 @@ describe('claimMessage', () => {
     await b!.release();
   });
 
+  it('a claim is a hard link to the process’s owner file: no new inode, the owner’s content', async () => {
+    await queued('B0000000021');
+    await queued('B0000000022');
+    const a = await claimMessage(wd, 'B0000000021');
+    const b = await claimMessage(wd, 'B0000000022');
+    const owners = (await readdir(join(wd, 'incoming'))).filter((n) => n.startsWith(`.owner.${process.pid}.`));
+    expect(owners).toHaveLength(1);
+    const owner = await stat(join(wd, 'incoming', owners[0]));
+    const la = await stat(lockPath(wd, 'B0000000021'));
+    expect(la.ino).toBe(owner.ino);
+    expect((await stat(lockPath(wd, 'B0000000022'))).ino).toBe(owner.ino);
+    expect(la.nlink).toBe(3);
+    const content = await readFile(lockPath(wd, 'B0000000021'), 'utf8');
+    expect(content).toMatch(new RegExp(`^${process.pid} ${hostname()} `));
+    await a!.release();
+    await b!.release();
+    expect((await stat(join(wd, 'incoming', owners[0]))).nlink).toBe(1);
+  });
+
+  it('claims still work when the owner file was removed under the process', async () => {
+    await queued('B0000000023');
+    (await claimMessage(wd, 'B0000000023'))!.release();
+    for (const n of await readdir(join(wd, 'incoming'))) if (n.startsWith('.owner.')) await unlink(join(wd, 'incoming', n));
+    const c = await claimMessage(wd, 'B0000000023');
+    expect(c).not.toBeNull();
+    expect(await isClaimed(wd, 'B0000000023')).toBe(true);
+    await c!.release();
+    expect(await isClaimed(wd, 'B0000000023')).toBe(false);
+  });
+
   it('concurrent claims of one message inside one process: exactly one wins', async () => {
     await queued('B0000000011');
     for (let round = 0; round < 5; round++) {
@@ -51,7 +81,8 @@ describe('claimMessage', () => {
 
   it('does not claim a message that is not (or no longer) queued', async () => {
     expect(await claimMessage(wd, 'B0000000009')).toBeNull();
-    expect(await readdir(join(wd, 'incoming'))).toEqual([]);
+    // No lock left behind (the owner file the locks link to stays while this process lives).
+    expect((await readdir(join(wd, 'incoming'))).filter((n) => !n.startsWith('.owner.'))).toEqual([]);
     expect(await claimMessage(join(wd, 'no-such-workdir'), 'B0000000009')).toBeNull();
   });
 

@@ -61,6 +61,15 @@ describe('sweepOrphans', () => {
     expect(await ls(inc)).toEqual(['B0000000007.lock']);
   });
 
+  it('removes a dead process’s lock owner file, keeps a live one’s', async () => {
+    const dead = await deadPid();
+    await writeFile(join(inc, `.owner.${dead}.ab12`), `${dead} ${hostname()} 2020-01-01T00:00:00.000Z ab12\n`);
+    await writeFile(join(inc, `.owner.${process.ppid}.cd34`), `${process.ppid} ${hostname()} 2020-01-01T00:00:00.000Z cd34\n`);
+    const r = await sweepOrphans(wd);
+    expect(r.removed).toEqual([join(inc, `.owner.${dead}.ab12`)]);
+    expect(await ls(inc)).toEqual([`.owner.${process.ppid}.cd34`]);
+  });
+
   it('removes leftovers of crashed lock and counter writers', async () => {
     const dead = await deadPid();
     const names = [`.seq.${dead}.tmp`, `.seq.lock.${dead}.ab12.new`, `B0000000008.lock.${dead}.cd34.gone`, `B0000000008.lock.break.${dead}.ef.new`];

@@ -21,7 +21,9 @@ afterEach(async () => {
 const incoming = () => join(wd, 'incoming');
 const tmpFiles = async () => readdir(join(wd, 'incoming', 'tmp'));
 /** What a runner would see: the queue entries besides the counter and the tmp folder. */
-const queueFiles = async () => (await readdir(incoming())).filter((n) => n !== '.seq' && n !== 'tmp').sort();
+/** (`.owner.*`: this process's lock owner file, what the counter lock links to.) */
+const queueFiles = async () =>
+  (await readdir(incoming())).filter((n) => n !== '.seq' && n !== 'tmp' && !n.startsWith('.owner.')).sort();
 
 describe('QueueWriter', () => {
   it('commit makes <ID>.MSG and <ID>.$CP appear with the content and the record', async () => {
@@ -32,7 +34,8 @@ describe('QueueWriter', () => {
     await p.write(Buffer.from(`Received: from x by gw (Sekisho) id ${p.id}\r\n`));
     await p.write(Buffer.from('Subject: hi\r\n\r\nbody\r\n'));
     expect(await queueFiles()).toEqual([]);
-    expect(await tmpFiles()).toHaveLength(1);
+    // Under 64 KiB nothing is on disk yet: commit creates and flushes the file in one write.
+    expect(await tmpFiles()).toEqual([]);
     const id = await p.commit(sampleRecord('to@example.jp'));
     expect(id).toBe(p.id);
     expect(await queueFiles()).toEqual([`${id}.$CP`, `${id}.MSG`]);
@@ -47,6 +50,26 @@ describe('QueueWriter', () => {
     // Pretty printed, format first: readable in Notepad.
     const text = await readFile(join(incoming(), `${id}.$CP`), 'utf8');
     expect(text.split('\n')[1]).toBe('  "format": "sekisho-queue/1",');
+  });
+
+  it('a message past 64 KiB streams into a temp file before commit, and commits whole', async () => {
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    const parts = [Buffer.alloc(40_000, 'a'), Buffer.alloc(40_000, 'b'), Buffer.from('tail\r\n')];
+    for (const part of parts) await p.write(part);
+    expect(await tmpFiles()).toHaveLength(1);
+    expect(await queueFiles()).toEqual([]);
+    const id = await p.commit(sampleRecord('to@example.jp'));
+    expect(await tmpFiles()).toEqual([]);
+    expect(await readFile(join(incoming(), `${id}.MSG`))).toEqual(Buffer.concat(parts));
+    expect((await readControl(wd, id)).size).toBe(80_006);
+  });
+
+  it('an empty message still gets its (empty) data file', async () => {
+    const w = new QueueWriter(wd);
+    const p = await w.begin();
+    const id = await p.commit(sampleRecord('to@example.jp'));
+    expect(await readFile(join(incoming(), `${id}.MSG`), 'utf8')).toBe('');
   });
 
   it('ready() reports an unusable queue folder at start', async () => {
@@ -129,8 +152,12 @@ describe('QueueWriter', () => {
     expect(left).toHaveLength(1);
     expect(left[0].startsWith(`${id}.`)).toBe(true);
     const report = await sweepOrphans(wd);
-    expect(report.removed).toEqual([join(incoming(), 'tmp', left[0])]);
+    // The temp file, and the dead writer's lock owner file (its ID counter lock linked to it).
+    const owners = report.removed.filter((p) => p.startsWith(join(incoming(), '.owner.')));
+    expect(owners).toHaveLength(1);
+    expect(report.removed.filter((p) => !owners.includes(p))).toEqual([join(incoming(), 'tmp', left[0])]);
     expect(await tmpFiles()).toEqual([]);
+    expect((await readdir(incoming())).filter((n) => n.startsWith('.owner.'))).toEqual([]);
   });
 
   it('killed at any moment of a stream of commits: every control file is complete and its data whole', async () => {

@@ -103,11 +103,11 @@ export async function queued(workdir: string): Promise<ControlRecord[]> {
   return out;
 }
 
-/** Every file under incoming/ (recursively) except the ID counter and its lock. */
+/** Every file under incoming/ (recursively) except the ID counter, its lock and lock owner files. */
 export async function queueFiles(workdir: string): Promise<string[]> {
   const entries = await readdir(join(workdir, 'incoming'), { recursive: true, withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.seq'))
+    .filter((e) => e.isFile() && !e.name.startsWith('.seq') && !e.name.startsWith('.owner.'))
     .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 
