@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { workPaths } from './paths.js';
 import { decodeTable, readOptional, tableErrors, tableRules, TABLE_NAMES } from './tables.js';
 import { decodeSettings } from './settings-file.js';
+import { settingsFileDiagnostics } from './settings.js';
 import { parseAccountFiles, readAccountFiles, type AccountFiles } from './accounts.js';
 import type { ConfigSnapshot, Diagnostic, TableName } from './types.js';
 
@@ -65,6 +66,8 @@ export function parseConfigFiles(workdir: string, files: ConfigFiles, generation
   }
   const settingsFile = decodeSettings(files.settings);
   diagnostics.push(...settingsFile.issues);
+  // Files settings.json points at (delivery.tlsCaFile): warnings, shown with settings.json's.
+  if (settingsFile.settings) diagnostics.push(...settingsFileDiagnostics(workPaths(workdir).root, settingsFile.settings, settingsFile.raw));
   const gateway = decodeTable('gateway', files.tables.gateway);
   const effect = decodeTable('effect', files.tables.effect);
   const aliases = decodeTable('aliases', files.tables.aliases);

@@ -1,6 +1,11 @@
 // settings.json: every scalar setting of the gateway (SPEC 2). The schema is the contract:
 // unknown keys and wrong types are errors naming the key path, never silently ignored.
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import type { Diagnostic } from './types.js';
+import { locateJsonPaths } from './json-locate.js';
 
 const port = z.number().int().min(1).max(65535);
 const nonNegInt = z.number().int().min(0);
@@ -38,6 +43,13 @@ export const tlsSchema = z
   })
   .strict();
 
+/**
+ * Which next hops a TLS rule applies to (delivery.tlsVerify / delivery.tlsRequire): none, only
+ * the configured smarthost, or every next hop (gateway.dat, smarthost, MX).
+ */
+export const tlsHopsSchema = z.enum(['none', 'smarthost', 'all']);
+export type TlsHops = z.infer<typeof tlsHopsSchema>;
+
 export const deliverySchema = z
   .object({
     workers: z.number().int().min(1).max(1000).default(20),
@@ -57,6 +69,13 @@ export const deliverySchema = z
     /** Seconds to wait for a connection / a reply from a next hop. */
     connectTimeoutSec: z.number().min(1).default(30),
     replyTimeoutSec: z.number().min(1).default(300),
+    /** Verify the next hop's certificate after STARTTLS (chain and host name). Default none:
+     * opportunistic TLS as SPEC 8 and Postfix `smtp_tls_security_level = may`. */
+    tlsVerify: tlsHopsSchema.default('none'),
+    /** Never deliver in plaintext: a hop without STARTTLS is a temporary failure (RFC 3207 4). */
+    tlsRequire: tlsHopsSchema.default('none'),
+    /** PEM bundle of extra trusted CAs for tlsVerify; relative to the work folder. */
+    tlsCaFile: z.string().default(''),
   })
   .strict();
 
@@ -114,4 +133,69 @@ export function validateSettings(value: unknown):
     }
   }
   return { ok: false, issues };
+}
+
+/** Does a TLS rule (`none` / `smarthost` / `all`) apply to a hop of this kind? */
+export function tlsRuleApplies(rule: TlsHops, smarthost: boolean): boolean {
+  return rule === 'all' || (rule === 'smarthost' && smarthost);
+}
+
+/** A path of a setting as given, or relative to the work folder. */
+export function workdirPath(workdir: string, path: string): string {
+  return isAbsolute(path) ? path : join(workdir, path);
+}
+
+export type CaFileRead =
+  | { ok: true; path: string; pem: string; certificates: number }
+  | { ok: false; path: string; reason: string };
+
+/**
+ * Read delivery.tlsCaFile: a PEM bundle with at least one certificate that parses. Anything else
+ * (missing, unreadable, not PEM, a broken certificate) is a reason naming the file.
+ */
+export function readCaFile(workdir: string, file: string): CaFileRead {
+  const path = workdirPath(workdir, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : `${e.code ?? 'error'} ${e.message}`;
+    return { ok: false, path, reason: `delivery.tlsCaFile ${path} cannot be read: ${why}` };
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return { ok: false, path, reason: `delivery.tlsCaFile ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` };
+  for (const [i, b] of blocks.entries()) {
+    try {
+      new X509Certificate(b);
+    } catch (err) {
+      return { ok: false, path, reason: `delivery.tlsCaFile ${path}: certificate ${i + 1} cannot be parsed: ${(err as Error).message}` };
+    }
+  }
+  return { ok: true, path, pem: blocks.join('\n') + '\n', certificates: blocks.length };
+}
+
+/**
+ * Problems of settings.json that need the disk (the schema cannot see files): a tlsCaFile that
+ * cannot be used. A warning, not an error: the receiver and every delivery that does not
+ * verify certificates go on; a delivery that does is deferred with the same reason in the
+ * sender log until the file is fixed (services/delivery/tls-policy.ts).
+ */
+export function settingsFileDiagnostics(workdir: string, settings: Settings, raw = ''): Diagnostic[] {
+  const d = settings.delivery;
+  if (!d.tlsCaFile) return [];
+  const r = readCaFile(workdir, d.tlsCaFile);
+  if (r.ok) return [];
+  const unused = d.tlsVerify === 'none' ? ' (not used while delivery.tlsVerify is none)' : '; deliveries that verify certificates are deferred until it is fixed';
+  const at = raw ? locateJsonPaths(raw).get('delivery.tlsCaFile') : undefined;
+  return [
+    {
+      file: 'settings.json',
+      line: at?.line ?? 0,
+      column: at?.column ?? 0,
+      severity: 'warning',
+      code: 'settings.tls-ca-file',
+      message: `${r.reason}${unused}`,
+    },
+  ];
 }

@@ -21,6 +21,7 @@ import type { MxResolver } from './dns.js';
 import { traceLine } from './debug.js';
 import type { DeadHosts } from './dead-hosts.js';
 import { localIso } from '../logs/format.js';
+import { hopTlsOptions } from './tls-policy.js';
 
 /** Messages up to this size are read into memory for sending instead of streamed. */
 const WHOLE_READ_MAX = 256 * 1024;
@@ -91,6 +92,8 @@ export function clientOptions(snap: ConfigSnapshot, route: Route, trace?: (line:
     connectTimeoutMs: d.connectTimeoutSec * 1000,
     replyTimeoutMs: d.replyTimeoutSec * 1000,
     trace,
+    // delivery.tlsVerify / tlsRequire / tlsCaFile for this route (default: none of it).
+    ...hopTlsOptions(snap, route),
   };
   // RFC 4954: AUTH only to the smarthost, never to an MX or a gateway.dat hop.
   if (route.kind === 'smarthost' && d.smarthostUser) opts.auth = { user: d.smarthostUser, pass: d.smarthostPassword };

@@ -26,7 +26,10 @@ export class HopPool {
   private closed = false;
 
   private key(t: HopTarget, opts: ClientOptions): string {
-    return `${t.address}|${t.port}|${opts.helo}|${opts.auth?.user ?? ''}`;
+    // The TLS options too: a session opened without checking the certificate (or against
+    // another CA bundle, or without requiring TLS) must never serve one that asks for more.
+    const tls = `${opts.rejectUnauthorized ? 'v' : '-'}${opts.requireTLS ? 'r' : '-'}|${opts.trustedCa?.id ?? (opts.tlsError ? '!' : '')}`;
+    return `${t.address}|${t.port}|${opts.helo}|${opts.auth?.user ?? ''}|${tls}`;
   }
 
   async acquire(target: HopTarget, opts: ClientOptions): Promise<Lease> {

@@ -5,6 +5,7 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
+import type { SecureContext } from 'node:tls';
 
 export interface HopTarget {
   /** IP address to connect to (already resolved, so loop detection saw it). */
@@ -20,8 +21,18 @@ export interface ClientOptions {
   connectTimeoutMs: number;
   replyTimeoutMs: number;
   auth?: { user: string; pass: string };
-  /** RFC 3207: STARTTLS when offered; the certificate is not checked unless asked (SPEC 8). */
+  /** RFC 3207: STARTTLS when offered; the certificate is not checked unless asked (SPEC 8;
+   * delivery.tlsVerify). A certificate that fails the check is a temporary failure. */
   rejectUnauthorized?: boolean;
+  /** RFC 3207 section 4 (delivery.tlsRequire): STARTTLS or nothing. A hop that does not offer
+   * it, or refuses it, is a temporary failure, never a plaintext delivery. */
+  requireTLS?: boolean;
+  /** CAs trusted by rejectUnauthorized beyond Node's own list (delivery.tlsCaFile), built once;
+   * `id` tells connections verified against different bundles apart (pool key). */
+  trustedCa?: { id: string; context: SecureContext };
+  /** The TLS settings cannot be applied (an unusable tlsCaFile): every connection fails at once
+   * with this reason, temporarily, instead of connecting with less checking than asked for. */
+  tlsError?: string;
   /** The --debug trace: every command we send (`>`) and reply we get (`<`); nodemailer masks
    * AUTH secrets in what it logs. */
   trace?: (line: string) => void;
@@ -87,6 +98,9 @@ function classify(code: number | false | undefined): RecipientResultKind {
 
 interface SmtpError extends Error {
   code?: string;
+  /** nodemailer keeps the system/TLS error code here when it sets its own `code`. */
+  originalCode?: string;
+  command?: string;
   response?: string;
   responseCode?: number;
   recipient?: string;
@@ -96,6 +110,44 @@ interface SmtpError extends Error {
 function errorReply(err: SmtpError): string {
   if (err.response) return oneLine(err.response);
   return `${err.code ?? 'ERROR'} ${oneLine(err.message)}`;
+}
+
+/** OpenSSL / Node codes of a certificate that failed verification (X509_V_ERR_*, tls.checkServerIdentity). */
+const CERT_ERRORS = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A failure the TLS settings asked for, as a temporary error with a reason an administrator can
+ * act on (it is retried, never bounced at once): a certificate that fails verification, or a
+ * hop that will not do STARTTLS when TLS is required. nodemailer reports the latter as `ETLS`
+ * with the server's 5xx to STARTTLS, which would otherwise read as a refusal of the message.
+ */
+function tlsFailure(err: SmtpError, conn: SMTPConnection, target: HopTarget, opts: ClientOptions): HopError | null {
+  const name = target.hostname || target.address;
+  if (opts.rejectUnauthorized && CERT_ERRORS.has(err.originalCode ?? err.code ?? '')) {
+    return new HopError('temp', `TLS certificate of ${name} not trusted: ${oneLine(err.message.replace(/^Error initiating TLS - /, ''))}`);
+  }
+  if (!opts.requireTLS) return null;
+  if (err.code === 'ETLS' && err.command === 'STARTTLS' && err.response) {
+    // The EHLO reply the STARTTLS was sent after (requireTLS sends it even when not offered).
+    const ehlo = (conn as unknown as { _plaintextEhlo?: string | false })._plaintextEhlo;
+    return new HopError(
+      'temp',
+      typeof ehlo === 'string' && !/[ -]STARTTLS\b/im.test(ehlo)
+        ? `TLS required but not offered by ${name} (STARTTLS answered: ${oneLine(err.response)})`
+        : `TLS required but ${name} refused STARTTLS: ${oneLine(err.response)}`,
+    );
+  }
+  if (err.command === 'EHLO' && /STARTTLS/.test(err.message)) {
+    return new HopError('temp', `TLS required but not offered by ${name} (EHLO refused: ${oneLine(err.response ?? err.message)})`);
+  }
+  return null;
 }
 
 /** An open, greeted (and authenticated) connection to one hop. */
@@ -139,6 +191,7 @@ export class HopConnection {
    */
   static open(target: HopTarget, opts: ClientOptions): Promise<HopConnection> {
     return new Promise((resolve, reject) => {
+      if (opts.tlsError) return reject(new HopError('temp', opts.tlsError));
       const traceTarget: TraceTarget = { fn: opts.trace };
       const conn = new SMTPConnection({
         host: target.address,
@@ -151,8 +204,9 @@ export class HopConnection {
         greetingTimeout: opts.replyTimeoutMs,
         socketTimeout: opts.replyTimeoutMs,
         socketCloseTimeout: 1000,
-        opportunisticTLS: true,
-        tls: { rejectUnauthorized: opts.rejectUnauthorized ?? false },
+        opportunisticTLS: !opts.requireTLS,
+        requireTLS: !!opts.requireTLS,
+        tls: { rejectUnauthorized: opts.rejectUnauthorized ?? false, ...(opts.trustedCa ? { secureContext: opts.trustedCa.context } : {}) },
         allowInternalNetworkInterfaces: true,
         logger: opts.trace ? traceLogger(hostLabel(target), traceTarget) : false,
         transactionLog: !!opts.trace,
@@ -161,12 +215,13 @@ export class HopConnection {
       const fail = (err: SmtpError) => {
         if (settled) return;
         settled = true;
+        const tlsError = tlsFailure(err, conn, target, opts); // reads the session state: before close()
         try {
           conn.close();
         } catch {
           /* already closed */
         }
-        reject(new HopError(classify(err.responseCode), errorReply(err)));
+        reject(tlsError ?? new HopError(classify(err.responseCode), errorReply(err)));
       };
       conn.once('error', fail);
       conn.connect((err) => {

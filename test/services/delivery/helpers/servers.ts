@@ -26,6 +26,8 @@ export interface SinkOptions {
   dataDelayMs?: number;
   /** Offer STARTTLS (smtp-server's built-in self-signed certificate). */
   starttls?: boolean;
+  /** PEM key and certificate for STARTTLS instead of the built-in one (helpers/tls.ts). */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 export interface Sink {
@@ -55,6 +57,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     logger: false,
     hideSTARTTLS: !opts.starttls,
     size: 0,
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
     onConnect(_s, cb) {
       state.connections++;
       cb();
