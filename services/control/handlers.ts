@@ -412,7 +412,7 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
     },
     async deleteMessage(id) {
       await withMessage(id, 'refuse', async (_record, qid) => {
-        await removeMessage(workdir, qid);
+        await removeMessage(workdir, qid, { recycle: false });
       });
     },
     async bounceMessage(id) {

@@ -12,6 +12,8 @@ import { controlPath } from '../queue/paths.js';
 import { existsSync } from 'node:fs';
 import { watchQueue } from '../queue/watch.js';
 import { sweepOrphans } from '../queue/sweep.js';
+import { trimSpares } from '../queue/spare.js';
+import { flushPendingDirs } from '../queue/fsync.js';
 import { QueueWriter } from '../queue/writer.js';
 import { attemptDelivery } from './attempt.js';
 import { MxResolver } from './dns.js';
@@ -58,6 +60,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
   await sweep();
   const sweepTimer = setInterval(sweep, 3600_000);
   sweepTimer.unref();
+  // Recycled files (queue/spare.ts) still hold delivered mail: the ones left unused when the
+  // traffic stops are deleted within a few minutes.
+  const spareTimer = setInterval(() => trimSpares(workdir), 60_000);
+  spareTimer.unref();
 
   let resolverKey = '';
   let resolver: MxResolver | null = null;
@@ -192,6 +198,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
       clearInterval(tick);
       clearInterval(ownTimer);
       clearInterval(sweepTimer);
+      clearInterval(spareTimer);
       queueWatcher.close();
       ready.length = 0;
       readySet.clear();
@@ -202,6 +209,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
       const limit = new Promise((r) => setTimeout(r, opts.drainMs ?? 15_000).unref());
       await Promise.race([drain, limit]);
       pool.closeAll();
+      await flushPendingDirs();
       await Promise.resolve(logs.close());
       await config.close();
     },

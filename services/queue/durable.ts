@@ -5,7 +5,8 @@
 // O_DSYNC (POSIX: every write returns once the data and the metadata needed to read it back are
 // on stable storage) makes "write + fdatasync" one system call. Windows has no O_DSYNC in Node
 // (fs.constants lists only the basic flags there): it gets write + fdatasync (FlushFileBuffers).
-import { constants as fsc, closeSync, fdatasync, openSync, writev } from 'node:fs';
+import { constants as fsc, closeSync, fdatasync, fstatSync, ftruncateSync, openSync, writev } from 'node:fs';
+import type { SparePool } from './spare.js';
 
 /** O_DSYNC where the platform has it, else 0 (then callers flush with fdatasync). */
 export const DSYNC_FLAG: number = process.platform === 'win32' ? 0 : (fsc.O_DSYNC ?? 0);
@@ -17,6 +18,22 @@ export const createDurable = {
   dsync: CREATE | DSYNC_FLAG,
   streaming: CREATE,
 } as const;
+
+/**
+ * Open a recycled file (see spare.ts) to overwrite it with `length` bytes, durable per write like
+ * a new one: the old content is first cut down to `length`, so no tail of it can survive the
+ * overwrite; the O_DSYNC write then flushes the data and the new size together.
+ */
+export function openRecycled(path: string, length: number): number {
+  const fd = openSync(path, fsc.O_WRONLY | DSYNC_FLAG);
+  try {
+    if (fstatSync(fd).size > length) ftruncateSync(fd, length);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
 
 /** Write every buffer, in order, with as few writev calls as the kernel allows. */
 export function writeAllAsync(fd: number, bufs: Buffer[]): Promise<void> {
@@ -44,13 +61,15 @@ export function dataSync(fd: number): Promise<void> {
 
 /**
  * Create `path` (it must not exist) holding `data`, on stable storage when the promise
- * resolves: one O_DSYNC write on Linux, write + fdatasync elsewhere. A failure removes nothing:
- * the caller owns the temp name and cleans it up.
+ * resolves: one O_DSYNC write on Linux, write + fdatasync elsewhere. With `spares`, a recycled
+ * control file is taken for it when there is one. A failure removes nothing: the caller owns
+ * the temp name and cleans it up.
  */
-export async function writeDurableFile(path: string, data: string | Buffer): Promise<void> {
-  const fd = openSync(path, createDurable.dsync, 0o666);
+export async function writeDurableFile(path: string, data: string | Buffer, spares?: SparePool): Promise<void> {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const fd = spares?.take('c', path) ? openRecycled(path, buf.length) : openSync(path, createDurable.dsync, 0o666);
   try {
-    await writeAllAsync(fd, [typeof data === 'string' ? Buffer.from(data) : data]);
+    await writeAllAsync(fd, [buf]);
     if (!DSYNC_FLAG) await dataSync(fd);
   } finally {
     closeSync(fd);

@@ -88,3 +88,32 @@ export function dirSyncer(dir: string): DirSyncer {
 export function syncDir(dir: string): Promise<void> {
   return dirSyncer(dir).sync();
 }
+
+const soon = new Map<string, NodeJS.Timeout>();
+
+/**
+ * Flush a directory within `delayMs`, without waiting for it: for changes whose loss in a power
+ * cut costs a duplicate, never a message (removing a delivered message: SPEC 8 promises
+ * delivery at least once). One fsync covers every change of the period, where an fsync per
+ * removal cost a disk flush per delivered message. A process that exits normally flushes what
+ * is pending (flushPendingDirs).
+ */
+export function syncDirSoon(dir: string, delayMs = 1000): void {
+  if (soon.has(dir)) return;
+  const timer = setTimeout(() => {
+    soon.delete(dir);
+    syncDir(dir).catch(() => {
+      // The next removal schedules another flush; nothing waits for this one.
+    });
+  }, delayMs);
+  timer.unref();
+  soon.set(dir, timer);
+}
+
+/** Flush now every directory syncDirSoon is waiting to flush (service shutdown). */
+export async function flushPendingDirs(): Promise<void> {
+  const dirs = [...soon.keys()];
+  for (const t of soon.values()) clearTimeout(t);
+  soon.clear();
+  await Promise.all(dirs.map((d) => syncDir(d).catch(() => {})));
+}

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ControlRecord, QueueId, RecipientState } from './types.js';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
-import { syncDir } from './fsync.js';
+import { syncDir, syncDirSoon } from './fsync.js';
 import { renameRetrying, unlinkRetrying } from './winfs.js';
 import { readFileSync } from 'node:fs';
 import { writeDurableFile } from './durable.js';
+import { sparePool, type SpareKind } from './spare.js';
 
 export { messagePath, controlPath } from './paths.js';
 
@@ -148,7 +149,7 @@ export async function writeControl(workdir: string, record: ControlRecord): Prom
   const file = controlPath(workdir, record.id);
   validateControlRecord(record, file);
   const tmp = tmpName(workdir, record.id, '.$CP.tmp');
-  await withTmpDir(workdir, () => writeFileDurable(tmp, serializeControl(record)));
+  await withTmpDir(workdir, () => writeFileDurable(tmp, serializeControl(record), sparePool(workdir)));
   try {
     await renameRetrying(tmp, file);
   } catch (err) {
@@ -227,12 +228,30 @@ async function unlinkQuiet(path: string): Promise<void> {
   }
 }
 
+/** Take a file out of incoming/: into spare/ for reuse (spare.ts), else delete it. */
+async function retire(workdir: string, kind: SpareKind, path: string): Promise<void> {
+  if (sparePool(workdir).give(kind, path) === 'refused') await unlinkQuiet(path);
+}
+
 /**
  * Remove a message: control file first, then the data, then flush the folder. A crash in
  * between leaves an orphan .MSG (removed by sweepOrphans), never a control file without data.
+ * The files are recycled (renamed into incoming/spare/) rather than deleted while the pool has
+ * room: see spare.ts.
  */
-export async function removeMessage(workdir: string, id: QueueId): Promise<void> {
-  await unlinkQuiet(controlPath(workdir, id));
-  await unlinkQuiet(messagePath(workdir, id));
+export async function removeMessage(workdir: string, id: QueueId, opts: { recycle?: boolean } = {}): Promise<void> {
+  if (opts.recycle === false) {
+    // An administrator's delete: the message is gone from the disk at once.
+    await unlinkQuiet(controlPath(workdir, id));
+    await unlinkQuiet(messagePath(workdir, id));
+  } else {
+    await retire(workdir, 'c', controlPath(workdir, id));
+    await retire(workdir, 'm', messagePath(workdir, id));
+    // A delivered message: its removal reaches the disk within a second, together with every
+    // other one of that second. A power cut before that can only bring it back to be delivered
+    // again (at least once, SPEC 8), so nobody waits for the flush.
+    syncDirSoon(incomingDir(workdir));
+    return;
+  }
   await syncDir(incomingDir(workdir));
 }

@@ -8,18 +8,22 @@
 //   when the writing process is dead, or (pid reused, other host) when untouched for an hour.
 // - incoming/<ID>.lock of a dead process whose message is gone; lock helper leftovers; the
 //   owner file (`.owner.<pid>.<token>`, what locks are hard links to) of a dead process.
+// - incoming/spare/ files (recycled queue files, spare.ts) untouched for ten minutes.
 // - incoming/<ID>.$CP without its .MSG cannot come from our write order; it is reported, not
 //   removed (the admin decides: it may be a file copied in by hand).
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { isStaleOwnerFile, removeStaleLock } from './lockfile.js';
+import { trimSpares } from './spare.js';
 
 export interface SweepOptions {
   /** Age after which an orphan .MSG is removed (default 60 000 ms). */
   orphanAgeMs?: number;
   /** Age after which a temp file of a live (or unknown) process is removed (default 1 h). */
   tmpAgeMs?: number;
+  /** Age after which a recycled spare file is removed (default 10 minutes, spare.ts). */
+  spareAgeMs?: number;
   /** Clock, for tests (ms since the epoch). */
   now?: number;
 }
@@ -117,6 +121,8 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
       if (age !== null && age > orphanAge) await remove(path, report);
     }
   }
+
+  report.removed.push(...trimSpares(workdir, opts.spareAgeMs, now));
 
   const tdir = queueTmpDir(workdir);
   for (const name of await list(tdir)) {

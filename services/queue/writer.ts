@@ -26,7 +26,8 @@ import type { ControlRecord, QueueId } from './types.js';
 import { IdAllocator, type IdAllocatorOptions } from './ids.js';
 import { controlPath, incomingDir, messagePath } from './paths.js';
 import { syncDir } from './fsync.js';
-import { createDurable, dataSync, DSYNC_FLAG, writeAllAsync, writeDurableFile } from './durable.js';
+import { createDurable, dataSync, DSYNC_FLAG, openRecycled, writeAllAsync, writeDurableFile } from './durable.js';
+import { sparePool } from './spare.js';
 import {
   QUEUE_FORMAT,
   ensureQueueDirs,
@@ -87,10 +88,14 @@ class PendingFile implements PendingMessage {
     return run;
   }
 
-  /** Create the temp file (streaming: no O_DSYNC, one fdatasync at the end). */
-  private openTemp(flags: number): number {
+  /**
+   * Create the temp file: streaming (no O_DSYNC, one fdatasync at the end), or for the one
+   * O_DSYNC write of a small message of `length` bytes, a recycled file where there is one.
+   */
+  private openTemp(flags: number, length?: number): number {
     const create = () => {
       this.tmpPath = tmpName(this.workdir, this.id, '.MSG.tmp');
+      if (length !== undefined && sparePool(this.workdir).take('m', this.tmpPath)) return openRecycled(this.tmpPath, length);
       return openSync(this.tmpPath, flags, 0o666);
     };
     try {
@@ -104,14 +109,14 @@ class PendingFile implements PendingMessage {
     return this.fd;
   }
 
-  private async ensureOpen(flags: number): Promise<number> {
+  private async ensureOpen(flags: number, length?: number): Promise<number> {
     if (this.fd !== null) return this.fd;
     try {
-      return this.openTemp(flags);
+      return this.openTemp(flags, length);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT_TMP') throw err;
       await ensureQueueDirs(this.workdir);
-      return this.openTemp(flags);
+      return this.openTemp(flags, length);
     }
   }
 
@@ -136,8 +141,8 @@ class PendingFile implements PendingMessage {
     await this.chain;
     if (this.writeError) throw this.writeError;
     if (this.fd === null && DSYNC_FLAG) {
-      // Never reached 64 KiB: one O_DSYNC write creates the durable file.
-      const fd = await this.ensureOpen(createDurable.dsync);
+      // Never reached 64 KiB: one O_DSYNC write makes the durable file (a recycled one if any).
+      const fd = await this.ensureOpen(createDurable.dsync, this.pendingBytes);
       const bufs = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
@@ -162,7 +167,7 @@ class PendingFile implements PendingMessage {
       // Both flushes at once: they are independent until the renames, and a journaling file
       // system commits concurrent flushes together.
       const dataSynced = this.syncData();
-      const controlSynced = writeDurableFile(cpTmp, serializeControl(full));
+      const controlSynced = writeDurableFile(cpTmp, serializeControl(full), sparePool(this.workdir));
       const [a, b] = await Promise.allSettled([dataSynced, controlSynced]);
       if (a.status === 'rejected') throw a.reason;
       if (b.status === 'rejected') throw b.reason;

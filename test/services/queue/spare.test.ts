@@ -1,0 +1,156 @@
+// Recycled queue files (services/queue/spare.ts) on a real folder: a delivered message's files
+// become spares, the next message overwrites one in place (same inode, no old tail), the pool
+// is bounded, old spares are deleted, and two takers never get one file.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readdir, readFile, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QueueWriter } from '../../../services/queue/writer.js';
+import { readControl, removeMessage, writeControl } from '../../../services/queue/store.js';
+import { SPARE_CAP, SparePool, sparesDir, trimSpares } from '../../../services/queue/spare.js';
+import { sweepOrphans } from '../../../services/queue/sweep.js';
+import { freshWorkdir, removeWorkdir, sampleRecord } from './helpers.js';
+
+let wd: string;
+beforeEach(async () => {
+  wd = await freshWorkdir();
+});
+afterEach(async () => {
+  await removeWorkdir(wd);
+});
+
+const incoming = () => join(wd, 'incoming');
+const spares = async () => (await readdir(sparesDir(wd)).catch(() => [] as string[])).sort();
+
+async function queue(w: QueueWriter, body: string): Promise<string> {
+  const p = await w.begin();
+  await p.write(Buffer.from(body));
+  return p.commit(sampleRecord('to@example.jp'));
+}
+
+describe('spare queue files', () => {
+  it('a removed message becomes two spares; the next message reuses them in place, without the old tail', async () => {
+    const w = new QueueWriter(wd);
+    const long = `Subject: first\r\n\r\n${'x'.repeat(9000)}\r\n`;
+    const first = await queue(w, long);
+    const inodes = {
+      msg: (await stat(join(incoming(), `${first}.MSG`))).ino,
+      cp: (await stat(join(incoming(), `${first}.$CP`))).ino,
+    };
+    await removeMessage(wd, first);
+    await expect(stat(join(incoming(), `${first}.$CP`))).rejects.toThrow();
+    await expect(stat(join(incoming(), `${first}.MSG`))).rejects.toThrow();
+    const s = await spares();
+    expect(s).toHaveLength(2);
+    expect(s.filter((n) => n.startsWith('m.'))).toHaveLength(1);
+    expect(s.filter((n) => n.startsWith('c.'))).toHaveLength(1);
+
+    // Let the receiver's pool look at the folder again (it rescans an empty cache at most every 100 ms).
+    await new Promise((r) => setTimeout(r, 150));
+    const short = 'Subject: second\r\n\r\nhello\r\n';
+    const second = await queue(w, short);
+    expect((await stat(join(incoming(), `${second}.MSG`))).ino).toBe(inodes.msg);
+    expect((await stat(join(incoming(), `${second}.$CP`))).ino).toBe(inodes.cp);
+    // Exactly the new content: nothing of the 9 KB message survives behind it.
+    expect(await readFile(join(incoming(), `${second}.MSG`), 'utf8')).toBe(short);
+    const rec = await readControl(wd, second);
+    expect(rec.size).toBe(short.length);
+    expect(await spares()).toEqual([]);
+  });
+
+  it('a longer message over a shorter spare is whole', async () => {
+    const w = new QueueWriter(wd);
+    const first = await queue(w, 'tiny\r\n');
+    await removeMessage(wd, first);
+    await new Promise((r) => setTimeout(r, 150));
+    const big = `Subject: big\r\n\r\n${'y'.repeat(30_000)}\r\n`;
+    const second = await queue(w, big);
+    expect(await readFile(join(incoming(), `${second}.MSG`), 'utf8')).toBe(big);
+  });
+
+  it('writeControl (a retry rewrite) takes a control spare too, and the record reads back whole', async () => {
+    const w = new QueueWriter(wd);
+    const a = await queue(w, 'a\r\n');
+    const b = await queue(w, 'b\r\n');
+    await removeMessage(wd, a);
+    await new Promise((r) => setTimeout(r, 150));
+    const rec = await readControl(wd, b);
+    const changed = { ...rec, retries: 3, recipients: rec.recipients.map((r) => ({ ...r, lastReply: '451 4.3.0 try later '.repeat(40) })) };
+    await writeControl(wd, changed);
+    expect((await readControl(wd, b)).retries).toBe(3);
+    expect((await spares()).filter((n) => n.startsWith('c.'))).toEqual([]);
+  });
+
+  it('an administrator’s delete removes the files instead of keeping them as spares', async () => {
+    const w = new QueueWriter(wd);
+    const id = await queue(w, 'secret\r\n');
+    await removeMessage(wd, id, { recycle: false });
+    expect(await spares()).toEqual([]);
+    expect((await readdir(incoming())).filter((n) => n.startsWith(id))).toEqual([]);
+  });
+
+  it('keeps at most SPARE_CAP of a kind; beyond that files are deleted', async () => {
+    const pool = new SparePool(wd);
+    await mkdir(sparesDir(wd), { recursive: true });
+    const n = SPARE_CAP + 5;
+    for (let i = 0; i < n; i++) {
+      const p = join(incoming(), `f${i}`);
+      await writeFile(p, 'x');
+      const r = pool.give('m', p);
+      if (r === 'refused') continue;
+      expect(r).toBe('spared');
+    }
+    expect((await spares()).length).toBe(SPARE_CAP);
+    expect(pool.give('m', join(incoming(), 'no-such-file'))).toBe('refused');
+  });
+
+  it('reports a file already gone, and makes its folder when missing', async () => {
+    const pool = new SparePool(wd);
+    await mkdir(incoming(), { recursive: true });
+    expect(pool.give('c', join(incoming(), 'gone.$CP'))).toBe('gone');
+    await writeFile(join(incoming(), 'x.$CP'), '{}');
+    expect(pool.give('c', join(incoming(), 'x.$CP'))).toBe('spared');
+    expect(await spares()).toHaveLength(1);
+  });
+
+  it('two takers racing for the spares never get the same file', async () => {
+    await mkdir(join(incoming(), 'tmp'), { recursive: true });
+    const giver = new SparePool(wd);
+    for (let i = 0; i < 20; i++) {
+      const p = join(incoming(), `s${i}`);
+      await writeFile(p, `spare ${i}`);
+      expect(giver.give('m', p)).toBe('spared');
+    }
+    // Two processes' pools: separate caches of the same folder.
+    const a = new SparePool(wd);
+    const b = new SparePool(wd);
+    const got: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      for (const [who, pool] of [['a', a], ['b', b]] as const) {
+        const dest = join(incoming(), 'tmp', `${who}${i}`);
+        if (pool.take('m', dest)) got.push(await readFile(dest, 'utf8'));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(got).toHaveLength(20);
+    expect(new Set(got).size).toBe(20);
+  });
+
+  it('spares untouched for ten minutes are deleted (trimSpares, and the sweep)', async () => {
+    const w = new QueueWriter(wd);
+    const a = await queue(w, 'old mail\r\n');
+    await removeMessage(wd, a);
+    const names = await spares();
+    expect(names).toHaveLength(2);
+    expect(trimSpares(wd)).toEqual([]); // fresh
+    const later = Date.now() + 11 * 60_000;
+    expect(trimSpares(wd, undefined, later).sort()).toEqual(names.map((n) => join(sparesDir(wd), n)).sort());
+    expect(await spares()).toEqual([]);
+
+    const b = await queue(w, 'more old mail\r\n');
+    await removeMessage(wd, b);
+    const old = new Date(Date.now() - 20 * 60_000);
+    for (const n of await spares()) await utimes(join(sparesDir(wd), n), old, old);
+    const report = await sweepOrphans(wd, { now: Date.now() + 11 * 60_000 });
+    expect(report.removed.filter((p) => p.startsWith(sparesDir(wd)))).toHaveLength(2);
+  });
+});
