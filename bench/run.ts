@@ -71,6 +71,7 @@ async function scenario(t: Target, r: TargetResults, name: ScenarioName): Promis
       log(`${t.name}: ${P.m100k} x 100 KB over ${P.sessions} sessions`);
       const x = (r.throughput100k = await throughput(t, { messages: P.m100k, payloadBytes: 100 * 1024, sessions: P.sessions, timeoutMs: P.timeoutMs }));
       log(`${t.name}:   ${x.acceptPerSec} accepted/s, ${x.e2ePerSec} end-to-end/s ${x.error ?? ''}`);
+      log(`${t.name}:   CPU ms/msg user+sys: ${Object.entries(x.cpuSplit).map(([k, v]) => `${k} ${v.user}+${v.sys}`).join(', ')}`);
       break;
     }
     case 'latency': {

@@ -34,7 +34,7 @@ describe('QueueWriter', () => {
     await p.write(Buffer.from(`Received: from x by gw (Sekisho) id ${p.id}\r\n`));
     await p.write(Buffer.from('Subject: hi\r\n\r\nbody\r\n'));
     expect(await queueFiles()).toEqual([]);
-    // Under 64 KiB nothing is on disk yet: commit creates and flushes the file in one write.
+    // Under 128 KiB nothing is on disk yet: commit creates and flushes the file in one write.
     expect(await tmpFiles()).toEqual([]);
     const id = await p.commit(sampleRecord('to@example.jp'));
     expect(id).toBe(p.id);
@@ -52,17 +52,17 @@ describe('QueueWriter', () => {
     expect(text.split('\n')[1]).toBe('  "format": "sekisho-queue/1",');
   });
 
-  it('a message past 64 KiB streams into a temp file before commit, and commits whole', async () => {
+  it('a message past 128 KiB streams into a temp file before commit, and commits whole', async () => {
     const w = new QueueWriter(wd);
     const p = await w.begin();
-    const parts = [Buffer.alloc(40_000, 'a'), Buffer.alloc(40_000, 'b'), Buffer.from('tail\r\n')];
+    const parts = [Buffer.alloc(70_000, 'a'), Buffer.alloc(70_000, 'b'), Buffer.from('tail\r\n')];
     for (const part of parts) await p.write(part);
     expect(await tmpFiles()).toHaveLength(1);
     expect(await queueFiles()).toEqual([]);
     const id = await p.commit(sampleRecord('to@example.jp'));
     expect(await tmpFiles()).toEqual([]);
     expect(await readFile(join(incoming(), `${id}.MSG`))).toEqual(Buffer.concat(parts));
-    expect((await readControl(wd, id)).size).toBe(80_006);
+    expect((await readControl(wd, id)).size).toBe(140_006);
   });
 
   it('an empty message still gets its (empty) data file', async () => {

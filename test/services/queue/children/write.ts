@@ -20,7 +20,7 @@ const record = () => {
 
 if (mode === 'hang') {
   const p = await w.begin();
-  await p.write(Buffer.alloc(100_000, 'x'));
+  await p.write(Buffer.alloc(200_000, 'x')); // past the writer's 128 KiB: a temp file exists
   process.stdout.write(`writing ${p.id}\n`);
   setInterval(() => {}, 1000);
 } else {
