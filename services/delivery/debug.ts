@@ -38,6 +38,9 @@ export function configLines(snap: ConfigSnapshot): string[] {
     ['replyTimeoutSec', String(d.replyTimeoutSec)],
     ['postmaster', d.postmaster],
     ['bounceFormat', d.bounceFormat],
+    ['tlsVerify', d.tlsVerify],
+    ['tlsRequire', d.tlsRequire],
+    ['tlsCaFile', d.tlsCaFile || '(none)'],
     ['gateway.dat', `${snap.gateway.length} rules`],
     ['receiverPorts', [...snap.settings.receiver.ports, ...snap.settings.receiver.implicitTlsPorts].join(' ')],
   ];

@@ -56,6 +56,8 @@ describe('delivery runner', () => {
     expect(lines[0]).toMatch(/^version\s+\S+/);
     expect(lines.some((l) => /^workers\s+4$/.test(l))).toBe(true);
     expect(lines.some((l) => /^bounceFormat\s+rfc3464$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^tlsVerify\s+none$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^tlsCaFile\s+\(none\)$/.test(l))).toBe(true);
     expect(traced(lines, `route example.jp -> gateway.dat:2 127.0.0.1:${s.port}`)).toBe(true);
     expect(lines.some((l) => l.includes(`[${id}] route example.jp -> gateway.dat:2`))).toBe(true);
     // Every command and reply of the session, under the message's ID.
