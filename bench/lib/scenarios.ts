@@ -67,6 +67,52 @@ export interface ThroughputResult {
   cpuMsPerMessage: Record<string, number>;
   /** The same, user and system (kernel) time apart. */
   cpuSplit: Record<string, { user: number; sys: number }>;
+  /** When merged from rounds (mergeRounds): each round's rates, in the order run. */
+  rounds?: Array<{ acceptPerSec: number; e2ePerSec: number | null }>;
+}
+
+/**
+ * One result from several rounds of the same scenario on one target: rates over the summed
+ * messages and wall times, CPU per message weighted by messages, memory peaks the highest.
+ */
+export function mergeRounds(rounds: ThroughputResult[]): ThroughputResult {
+  if (rounds.length === 1) return rounds[0];
+  const messages = rounds.reduce((n, r) => n + r.messages, 0);
+  const acceptWallMs = rounds.reduce((n, r) => n + r.acceptWallMs, 0);
+  const e2eKnown = rounds.every((r) => r.e2eWallMs !== null);
+  const e2eWallMs = e2eKnown ? rounds.reduce((n, r) => n + (r.e2eWallMs ?? 0), 0) : null;
+  const weighted = (pick: (r: ThroughputResult) => number | undefined) =>
+    Math.round((rounds.reduce((n, r) => n + (pick(r) ?? 0) * r.messages, 0) / Math.max(1, messages)) * 100) / 100;
+  const groups = Object.keys(rounds[0].cpuMsPerMessage);
+  const cpuMsPerMessage: Record<string, number> = {};
+  const cpuSplit: Record<string, { user: number; sys: number }> = {};
+  for (const g of groups) {
+    cpuMsPerMessage[g] = weighted((r) => r.cpuMsPerMessage[g]);
+    cpuSplit[g] = { user: weighted((r) => r.cpuSplit[g]?.user), sys: weighted((r) => r.cpuSplit[g]?.sys) };
+  }
+  const mem: Record<string, MemPeak> = {};
+  for (const r of rounds) {
+    for (const [g, m] of Object.entries(r.mem)) {
+      const cur = mem[g];
+      if (!cur) mem[g] = { ...m };
+      else for (const k of Object.keys(m) as Array<keyof MemPeak>) (cur[k] as number) = Math.max(cur[k] as number, m[k] as number);
+    }
+  }
+  const errors = rounds.map((r) => r.error).filter(Boolean);
+  return {
+    messages,
+    payloadBytes: rounds[0].payloadBytes,
+    sessions: rounds[0].sessions,
+    acceptWallMs,
+    acceptPerSec: Math.round((messages / acceptWallMs) * 1000),
+    e2eWallMs,
+    e2ePerSec: e2eWallMs === null ? null : Math.round((messages / e2eWallMs) * 1000),
+    ...(errors.length ? { error: errors.join('; ') } : {}),
+    mem,
+    cpuMsPerMessage,
+    cpuSplit,
+    rounds: rounds.map((r) => ({ acceptPerSec: r.acceptPerSec, e2ePerSec: r.e2ePerSec })),
+  };
 }
 
 function cpuOf(groups: Record<string, () => number[]>): Record<string, { user: number; sys: number }> {
