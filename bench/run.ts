@@ -39,6 +39,8 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string' },
     /** Override the 4 KB message count (an A/B experiment wants a few thousand, fast). */
     m4k: { type: 'string' },
+    /** Sekisho's receiver.processes (default: one per CPU core, as an MX on this machine would be set up). */
+    'receiver-processes': { type: 'string' },
   },
 });
 const quick = flags.quick!;
@@ -199,7 +201,9 @@ async function main(): Promise<number> {
       const sink = await Sink.start({ maxConcurrency: 256 });
       stops.push(() => sink.stop());
       const workdir = join(root, 'sekisho');
-      const o = { workdir, port: await freePort(), controlPort: await freePort(), sinkPort: sink.port, workers: 20 };
+      // --profile starts one receiver by hand (one profile file per service).
+      const receiverProcesses = flags.profile ? 1 : Number(flags['receiver-processes'] ?? cpus().length);
+      const o = { workdir, port: await freePort(), controlPort: await freePort(), sinkPort: sink.port, workers: 20, receiverProcesses };
       await writeBenchWorkdir(o);
       if (flags.profile) await mkdir(profileDir, { recursive: true });
       try {
@@ -213,7 +217,8 @@ async function main(): Promise<number> {
           sink,
           memGroups: {
             ...(flags.profile ? {} : { serve: () => [gw.pids().serve ?? -1] }),
-            receiver: () => [gw.pids().receiver ?? -1],
+            // With receiver.processes > 1 the receiver is a primary and its workers.
+            receiver: () => treeOf(gw.pids().receiver ?? -1),
             delivery: () => [gw.pids().delivery ?? -1],
             sink: () => [sink.pid],
           },
@@ -223,7 +228,7 @@ async function main(): Promise<number> {
           notes: [
             flags.profile
               ? 'profiled run: receiver and delivery started by hand with --cpu-prof (no serve)'
-              : `\`sekisho serve\` (receiver + delivery children + control HTTP), delivery.workers 20, ${flags['from-source'] ? 'run from source through tsx' : 'compiled JavaScript from dist/ (npm run build:services)'}`,
+              : `\`sekisho serve\` (receiver + delivery children + control HTTP), receiver.processes ${receiverProcesses}, delivery.workers 20, ${flags['from-source'] ? 'run from source through tsx' : 'compiled JavaScript from dist/ (npm run build:services)'}`,
           ],
         };
       } catch (err) {

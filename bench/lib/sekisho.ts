@@ -30,6 +30,8 @@ export interface SekishoWorkdirOptions {
   controlPort: number;
   sinkPort: number;
   workers?: number;
+  /** settings receiver.processes (default 1). */
+  receiverProcesses?: number;
 }
 
 /** Write the work folder by hand (the settings.json schema is services/config/settings.ts). */
@@ -41,6 +43,7 @@ export async function writeBenchWorkdir(o: SekishoWorkdirOptions): Promise<void>
   s.control.bind = '127.0.0.1';
   s.control.port = o.controlPort;
   s.delivery.workers = o.workers ?? 20;
+  s.receiver.processes = o.receiverProcesses ?? 1;
   s.delivery.postmaster = 'postmaster@test.jp';
   await mkdir(o.workdir, { recursive: true });
   for (const sub of ['incoming', 'inbox', 'log/accept', 'log/receive', 'log/sender']) {

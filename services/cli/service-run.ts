@@ -20,7 +20,9 @@ export async function runService(
   // A supervisor that stopped reading our stdout (EPIPE) must not take the mail service down.
   process.stdout.on('error', () => {});
   const service = await start(workdir, debug);
-  process.stdout.write(`${service.readyLine}\n`);
+  // A worker of a multi-process receiver tells its primary, which speaks for all of them.
+  if (process.env.SEKISHO_RECEIVER_PROCESSES && process.send) process.send({ type: 'ready', line: service.readyLine });
+  else process.stdout.write(`${service.readyLine}\n`);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGTERM', stop);

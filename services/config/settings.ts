@@ -25,6 +25,11 @@ export const receiverSchema = z
     requireTlsForAuth: z.boolean().default(true),
     /** DNSBL zones checked at connect (SPEC 11 "Relay rules ... DNSBL"); empty = none. */
     dnsbl: z.array(z.string()).default([]),
+    /**
+     * SMTP receiver processes sharing the listening ports (docs/receiver.md "Processes").
+     * One process uses one CPU core; a busy MX on a multi-core server wants one per core.
+     */
+    processes: z.number().int().min(1).max(16).default(1),
   })
   .strict();
 

@@ -416,7 +416,8 @@ class ReceiverService implements ConnectionHooks {
     (async () => {
       if (this.closing) return refuse(REPLIES.shuttingDown, 'shutting down');
       const snap = this.watcher.current();
-      const max = snap.settings.receiver.maxConnections;
+      // With several receiver processes (receiver.processes) each takes its share of the limit.
+      const max = shareOf(snap.settings.receiver.maxConnections);
       const open = this.listeners.reduce((n, l) => n + l.server.connections.size, 0);
       if (max > 0 && open > max) return refuse(REPLIES.tooManyConnections, `${open} connections > maxConnections ${max}`);
       // The admin's DNS servers (delivery.dnsServers) serve the receiver's look-ups too.
@@ -684,4 +685,13 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   }
   const s = service;
   return { ports: s.listeners.map((l) => l.port), close: () => s.close() };
+}
+
+/**
+ * This process's share of a limit for the whole receiver: the kernel spreads connections
+ * about evenly over the processes sharing a port (SEKISHO_RECEIVER_PROCESSES, set by the
+ * primary of `sekisho receiver`). 0 stays 0 (unlimited).
+ */
+export function shareOf(limit: number, processes = Number(process.env.SEKISHO_RECEIVER_PROCESSES) || 1): number {
+  return limit > 0 && processes > 1 ? Math.ceil(limit / processes) : limit;
 }

@@ -5,9 +5,12 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliCommand } from '../../services/cli/spawn.js';
 import { makeWorkdir, queued } from '../services/receiver/helpers.js';
+import { makeMessage, sendOne } from '../../bench/lib/client.js';
+import { connect } from 'node:net';
 
 interface Child {
   proc: ChildProcess;
@@ -104,4 +107,96 @@ describe('sekisho receiver', () => {
     expect(child.stderr()).toMatch(/effect\.dat:2:\d+: /);
     expect(child.stdout()).not.toMatch(/ready/);
   }, 60_000);
+
+  it('receiver.processes 2: workers share the port, one ready line, every message queued once; SIGTERM stops all', async () => {
+    const { workdir, ports } = await makeWorkdir({ settings: (s) => (s.receiver.processes = 2) });
+    cleanup.push(() => rm(workdir, { recursive: true, force: true }));
+    const child = start(['receiver', '--workdir', workdir]);
+    cleanup.push(() => void child.proc.kill('SIGKILL'));
+    await waitFor(() => /^ready /m.test(child.stdout()), 30_000, 'ready line', child);
+    // One line for the whole receiver: the supervisor parses ports from it as before.
+    expect(child.stdout().split('\n').filter((l) => l.startsWith('ready'))).toEqual([`ready ports=${ports[0]} processes=2`]);
+    const workers = childrenOf(primaryPid(child.proc.pid!));
+    expect(workers).toHaveLength(2);
+
+    const body = makeMessage(2048);
+    await Promise.all(Array.from({ length: 30 }, () => sendOne(ports[0], body, { from: 'a@ext.jp', to: 'alice@test.jp', timeoutMs: 20_000 })));
+    // Every 250 is a queued message of its own: two processes sharing one ID would have
+    // overwritten each other's files.
+    expect(new Set((await queued(workdir)).map((r) => r.id)).size).toBe(30);
+
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    for (const pid of workers) expect(isAlive(pid)).toBe(false);
+  }, 60_000);
+
+  it('receiver.processes 2: the workers leave with a killed primary (no orphan keeps the port)', async () => {
+    const { workdir, ports } = await makeWorkdir({ settings: (s) => (s.receiver.processes = 2) });
+    cleanup.push(() => rm(workdir, { recursive: true, force: true }));
+    const child = start(['receiver', '--workdir', workdir]);
+    cleanup.push(() => void child.proc.kill('SIGKILL'));
+    await waitFor(() => /^ready /m.test(child.stdout()), 30_000, 'ready line', child);
+    const primary = primaryPid(child.proc.pid!);
+    const workers = childrenOf(primary);
+    expect(workers).toHaveLength(2);
+    process.kill(primary, 'SIGKILL');
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), 10_000, 'workers gone', child);
+    // Nobody listens any more: a connection is refused.
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(ports[0], '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(false)));
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 60_000);
+
+  it('receiver.processes 2 with a port in use: the worker’s message, exit code 1, never ready', async () => {
+    const { workdir, ports } = await makeWorkdir({ settings: (s) => (s.receiver.processes = 2) });
+    cleanup.push(() => rm(workdir, { recursive: true, force: true }));
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(ports[0], '127.0.0.1', () => resolve()));
+    cleanup.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const child = start(['receiver', '--workdir', workdir]);
+    cleanup.push(() => void child.proc.kill('SIGKILL'));
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toContain(`sekisho receiver: port ${ports[0]} is already in use (EADDRINUSE)`);
+    expect(child.stdout()).not.toMatch(/ready/);
+  }, 60_000);
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Child pids from /proc (Linux). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The node process that runs the receiver's primary: the spawned one, or (through a launcher
+ *  such as tsx) the first descendant that has two node children of its own. */
+function primaryPid(spawned: number): number {
+  const queue = [spawned];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    const kids = childrenOf(pid);
+    if (kids.length === 2 && kids.every((k) => readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('receiver'))) return pid;
+    queue.push(...kids);
+  }
+  throw new Error(`no receiver primary under ${spawned}`);
+}

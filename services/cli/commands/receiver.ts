@@ -1,12 +1,35 @@
 // `sekisho receiver --workdir DIR [--debug]` (SPEC 9): run the SMTP receiver until SIGTERM or
 // SIGINT. Prints `ready ports=2525,2526` on stdout once every listener is up, so a supervisor
 // knows the child serves; a startup problem (port in use, broken configuration) is one line
-// on stderr and exit code 1.
-import type { ParsedArgs } from '../args.js';
+// on stderr and exit code 1. With receiver.processes > 1 the same, for that many processes
+// sharing the ports (receiver-primary.ts).
+import cluster from 'node:cluster';
+import { resolve } from 'node:path';
+import { requireOpt, type ParsedArgs } from '../args.js';
 import { runService } from '../service-run.js';
+import { exitWithPrimary, runReceiverPrimary } from '../receiver-primary.js';
 import { startReceiver, ReceiverStartError } from '../../receiver/index.js';
+import { readSettingsFile } from '../../config/settings-file.js';
 
 export async function run(args: ParsedArgs): Promise<number> {
+  if (!cluster.isPrimary) {
+    // A worker of a multi-process receiver: leave with the primary, and exit explicitly when
+    // done (the IPC channel to the primary would otherwise keep this process alive).
+    exitWithPrimary();
+    process.exit(await serve(args));
+  }
+  // receiver.processes > 1: this process only starts and watches the workers. A broken
+  // settings.json is left to serve() below, which reports it as usual.
+  const settings = await readSettingsFile(resolve(requireOpt(args, 'workdir'))).then(
+    (f) => f.settings,
+    () => null,
+  );
+  const processes = settings?.receiver.processes ?? 1;
+  if (processes > 1) return runReceiverPrimary(processes);
+  return serve(args);
+}
+
+async function serve(args: ParsedArgs): Promise<number> {
   try {
     return await runService(args, async (workdir, debug) => {
       const receiver = await startReceiver({ workdir, debug });
