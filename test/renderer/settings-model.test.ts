@@ -60,11 +60,13 @@ describe('settingsChecks: delivery, auth, receiver and logs fields', () => {
     s.delivery.abnormalHours = -1;
     s.delivery.noResponseHours = 0.5; // hours may be fractional (the schema says so)
     s.receiver.greetPauseMs = -5;
+    s.receiver.processes = 0;
     s.receiver.idleTimeoutSec = 0; // 0 = never
     (s.receiver as Record<string, unknown>).maxReceivedHeaders = undefined;
     s.auth.methods = [];
     s.logs.retentionDays = -1;
     expect(settingsChecks(s).map((i) => `${i.path} ${i.key}`)).toEqual([
+      'receiver.processes check.processes',
       'delivery.workers check.workers',
       'delivery.outboundPort check.port',
       'delivery.retryIntervalSec check.nonNegative',

@@ -36,6 +36,8 @@ export const settingsChecks: Check = (s) => {
   for (const k of ['maxMessageBytes', 'maxRecipients', 'maxConnections'] as const) {
     if (!NON_NEG(s.receiver[k])) out.push({ path: `receiver.${k}`, key: 'check.nonNegative' });
   }
+  const rp = s.receiver.processes;
+  if (!(Number.isInteger(rp) && rp >= 1 && rp <= 16)) out.push({ path: 'receiver.processes', key: 'check.processes' });
   const d = s.delivery;
   if (!(Number.isInteger(d.workers) && d.workers >= 1 && d.workers <= 1000)) out.push({ path: 'delivery.workers', key: 'check.workers' });
   if (!PORT(d.outboundPort)) out.push({ path: 'delivery.outboundPort', key: 'check.port', params: { value: String(d.outboundPort ?? '') } });
