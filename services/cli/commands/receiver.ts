@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import { requireOpt, type ParsedArgs } from '../args.js';
 import { runService } from '../service-run.js';
 import { exitWithPrimary, runReceiverPrimary } from '../receiver-primary.js';
-import { startReceiver, ReceiverStartError } from '../../receiver/index.js';
 import { readSettingsFile } from '../../config/settings-file.js';
 
 export async function run(args: ParsedArgs): Promise<number> {
@@ -30,6 +29,9 @@ export async function run(args: ParsedArgs): Promise<number> {
 }
 
 async function serve(args: ParsedArgs): Promise<number> {
+  // Loaded here, not at the top: the primary of a multi-process receiver never needs the SMTP
+  // stack, and stays a small process (it only forks and watches).
+  const { startReceiver, ReceiverStartError } = await import('../../receiver/index.js');
   try {
     return await runService(args, async (workdir, debug) => {
       const receiver = await startReceiver({ workdir, debug });
