@@ -81,6 +81,12 @@ export const deliverySchema = z
     tlsRequire: tlsHopsSchema.default('none'),
     /** PEM bundle of extra trusted CAs for tlsVerify; relative to the work folder. */
     tlsCaFile: z.string().default(''),
+    /**
+     * Keep a delivered message's files in incoming/spare/ for the next messages to overwrite
+     * (queue/spare.ts: far cheaper than deleting and creating files). false: delete them at once
+     * (no delivered text stays on disk, at some speed).
+     */
+    recycleQueueFiles: z.boolean().default(true),
   })
   .strict();
 

@@ -412,7 +412,7 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
     },
     async deleteMessage(id) {
       await withMessage(id, 'refuse', async (_record, qid) => {
-        await removeMessage(workdir, qid, { recycle: false });
+        await removeMessage(workdir, qid, { recycle: false, waitForFlush: true });
       });
     },
     async bounceMessage(id) {

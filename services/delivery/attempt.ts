@@ -209,7 +209,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     pending: recipients.filter((r) => r.status === 'pending').length,
   };
   if (counts.pending === 0) {
-    await removeMessage(ctx.workdir, record.id);
+    await removeMessage(ctx.workdir, record.id, { recycle: snap.settings.delivery.recycleQueueFiles });
     log(`done: ${counts.delivered} delivered, ${counts.failed} failed; removed from the queue`);
     return { record: null, ...counts, bounceId };
   }

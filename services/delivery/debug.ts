@@ -41,6 +41,7 @@ export function configLines(snap: ConfigSnapshot): string[] {
     ['tlsVerify', d.tlsVerify],
     ['tlsRequire', d.tlsRequire],
     ['tlsCaFile', d.tlsCaFile || '(none)'],
+    ['recycleQueueFiles', String(d.recycleQueueFiles)],
     ['gateway.dat', `${snap.gateway.length} rules`],
     ['receiverPorts', [...snap.settings.receiver.ports, ...snap.settings.receiver.implicitTlsPorts].join(' ')],
   ];

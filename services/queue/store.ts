@@ -236,22 +236,29 @@ async function retire(workdir: string, kind: SpareKind, path: string): Promise<v
 /**
  * Remove a message: control file first, then the data, then flush the folder. A crash in
  * between leaves an orphan .MSG (removed by sweepOrphans), never a control file without data.
- * The files are recycled (renamed into incoming/spare/) rather than deleted while the pool has
- * room: see spare.ts.
+ * `recycle` (default true): the files are renamed into incoming/spare/ for reuse while the
+ * pool has room (spare.ts; settings delivery.recycleQueueFiles), else deleted. `waitForFlush`:
+ * resolve only once the folder is flushed (default: flushed within a second, not waited for).
  */
-export async function removeMessage(workdir: string, id: QueueId, opts: { recycle?: boolean } = {}): Promise<void> {
+export async function removeMessage(
+  workdir: string,
+  id: QueueId,
+  opts: { recycle?: boolean; waitForFlush?: boolean } = {},
+): Promise<void> {
   if (opts.recycle === false) {
-    // An administrator's delete: the message is gone from the disk at once.
     await unlinkQuiet(controlPath(workdir, id));
     await unlinkQuiet(messagePath(workdir, id));
   } else {
     await retire(workdir, 'c', controlPath(workdir, id));
     await retire(workdir, 'm', messagePath(workdir, id));
-    // A delivered message: its removal reaches the disk within a second, together with every
-    // other one of that second. A power cut before that can only bring it back to be delivered
-    // again (at least once, SPEC 8), so nobody waits for the flush.
-    syncDirSoon(incomingDir(workdir));
+  }
+  if (opts.waitForFlush) {
+    // An administrator's delete: gone from the disk when the call returns.
+    await syncDir(incomingDir(workdir));
     return;
   }
-  await syncDir(incomingDir(workdir));
+  // A delivered message: its removal reaches the disk within a second, together with every
+  // other one of that second. A power cut before that can only bring it back to be delivered
+  // again (at least once, SPEC 8), so nobody waits for the flush.
+  syncDirSoon(incomingDir(workdir));
 }

@@ -67,6 +67,26 @@ describe('delivery runner', () => {
     expect(log).toMatch(new RegExp(`\\[${id}\\] <a@example.jp> delivered host=127.0.0.1:${s.port}: 250`));
   });
 
+  it('keeps a delivered message’s files as spares, or deletes them with recycleQueueFiles false', async () => {
+    const spares = async (wd: string) => (await readdir(join(wd, 'incoming', 'spare')).catch(() => [] as string[])).sort();
+    const s = await sink();
+    const recycling = await setup({ gateway: [`example.jp, 127.0.0.1, ${s.port}`] });
+    await runner(recycling);
+    await queueMessage(recycling, { from: 'taro@test.jp', to: ['a@example.jp'] });
+    await until(emptyQueue(recycling), 5000, 'queue empty');
+    await until(async () => (await spares(recycling)).length === 2, 3000, 'two spares');
+    expect((await spares(recycling)).map((n) => n[0]).sort()).toEqual(['c', 'm']);
+
+    const deleting = await setup({ gateway: [`example.jp, 127.0.0.1, ${s.port}`], delivery: { recycleQueueFiles: false } });
+    const lines: string[] = [];
+    await runner(deleting, lines);
+    const id = await queueMessage(deleting, { from: 'taro@test.jp', to: ['a@example.jp'] });
+    await until(emptyQueue(deleting), 5000, 'queue empty');
+    expect(await spares(deleting)).toEqual([]);
+    expect((await readdir(join(deleting, 'incoming'))).filter((n) => n.startsWith(id))).toEqual([]);
+    expect(lines.some((l) => /^recycleQueueFiles\s+false$/.test(l))).toBe(true);
+  });
+
   it('falls back to the next gateway.dat hop when the first cannot be reached, and remembers it is down', async () => {
     const dead = await deadPort();
     const s = await sink();

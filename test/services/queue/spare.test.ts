@@ -83,7 +83,7 @@ describe('spare queue files', () => {
   it('an administrator’s delete removes the files instead of keeping them as spares', async () => {
     const w = new QueueWriter(wd);
     const id = await queue(w, 'secret\r\n');
-    await removeMessage(wd, id, { recycle: false });
+    await removeMessage(wd, id, { recycle: false, waitForFlush: true });
     expect(await spares()).toEqual([]);
     expect((await readdir(incoming())).filter((n) => n.startsWith(id))).toEqual([]);
   });
