@@ -3,6 +3,7 @@
 // everything and leaves no child behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,21 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/** Child pids from /proc (Linux). */
+function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function alive(pid: number): boolean {
@@ -150,6 +166,34 @@ describe('sekisho serve', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('supervises a receiver of two processes (receiver.processes 2): running, greets, stops whole', async () => {
+    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-serve-'));
+    const [smtpPort, controlPort] = [await freePort(), await freePort()];
+    await writeFile(
+      join(workdir, 'settings.json'),
+      JSON.stringify({ receiver: { bind: '127.0.0.1', ports: [smtpPort], processes: 2 }, control: { port: controlPort } }),
+    );
+    const r = startServe(['--workdir', workdir]);
+    await waitLine(r, /^ready /);
+    const status = await apiCall<ServiceStatus[]>(controlPort, 'serviceStatus');
+    const receiver = status.find((s) => s.name === 'receiver')!;
+    expect(receiver).toMatchObject({ state: 'running', ports: [smtpPort], lastError: null });
+    const workers = childPids(receiver.pid!);
+    expect(workers).toHaveLength(2);
+    for (let i = 0; i < 4; i++) {
+      const banner = await new Promise<string>((resolve, reject) => {
+        const sock = connect(smtpPort, '127.0.0.1');
+        sock.once('data', (d: Buffer) => {
+          resolve(d.toString());
+          sock.end('QUIT\r\n');
+        });
+        sock.once('error', reject);
+      });
+      expect(banner).toMatch(/^220 /);
+    }
+    await stopAndCheck(r, [...status.map((s) => s.pid!), ...workers]);
   });
 
   it('leaves no child behind even when serve itself is killed with SIGKILL', async () => {
