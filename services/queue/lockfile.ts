@@ -12,9 +12,9 @@
 // breakers are serialized by a second lock (`<lock>.break`), and a breaker removes the stale
 // lock only if it still holds the very content (nonce) it found stale, so two breakers can never
 // both take one lock, and a fresh lock is never removed by mistake.
-import { link, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, rename, stat } from 'node:fs/promises';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
@@ -115,7 +115,7 @@ function createLock(path: string): string | null {
     }
   }
   const content = newContent();
-  return createWithContentSync(path, content) ? content : null;
+  return createWithContent(path, content) ? content : null;
 }
 
 /**
@@ -139,11 +139,6 @@ export function isStaleOwnerFile(dir: string, name: string, ageMs: number): bool
   return !holderAlive(info, path);
 }
 
-/** Whether `name` looks like an owner file (never a queue entry). */
-export function isOwnerFileName(name: string): boolean {
-  return OWNER_RE.test(basename(name));
-}
-
 /** Whether the process named by a lock may still be running. */
 export function holderAlive(info: LockInfo, path: string): boolean {
   // Another machine's process cannot be checked from here: assume it lives.
@@ -158,18 +153,20 @@ export function holderAlive(info: LockInfo, path: string): boolean {
   }
 }
 
-async function readRaw(path: string): Promise<string | null> {
+// Lock files are a few bytes: read and removed on the loop thread (microseconds), not through
+// thread-pool round trips — a claim is taken and released for every message.
+function readRaw(path: string): string | null {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
 
-async function unlinkQuiet(path: string): Promise<void> {
+function unlinkQuiet(path: string): void {
   try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -183,11 +180,7 @@ async function unlinkQuiet(path: string): Promise<void> {
  * empty for the microseconds between create and write; an unreadable lock counts as alive
  * until it is 10 s old (isStale), so that window never lets a breaker in.
  */
-async function createWithContent(path: string, content: string): Promise<boolean> {
-  return createWithContentSync(path, content);
-}
-
-function createWithContentSync(path: string, content: string): boolean {
+function createWithContent(path: string, content: string): boolean {
   try {
     writeFileSync(path, content, { flag: 'wx' });
     return true;
@@ -221,9 +214,9 @@ async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  const moved = await readRaw(grave);
+  const moved = readRaw(grave);
   if (moved === raw) {
-    await unlinkQuiet(grave);
+    unlinkQuiet(grave);
     return true;
   }
   try {
@@ -231,7 +224,7 @@ async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
   } catch {
     // The name was taken again meanwhile: the newer lock wins.
   }
-  await unlinkQuiet(grave);
+  unlinkQuiet(grave);
   return false;
 }
 
@@ -239,10 +232,10 @@ async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
 async function breakStale(path: string, staleRaw: string): Promise<void> {
   const breaker = `${path}.break`;
   const mine = newContent();
-  if (!(await createWithContent(breaker, mine))) {
+  if (!createWithContent(breaker, mine)) {
     // Another process is breaking it right now, or died doing so (a breaker holds the file for
     // a few system calls only, so a dead one older than two seconds is safe to clear).
-    const raw = await readRaw(breaker);
+    const raw = readRaw(breaker);
     if (raw === null) return;
     const st = await stat(breaker).catch(() => null);
     if (st && Date.now() - st.mtimeMs > 2_000 && (await isStale(breaker, raw))) await removeIfUnchanged(breaker, raw);
@@ -251,9 +244,9 @@ async function breakStale(path: string, staleRaw: string): Promise<void> {
   try {
     // While we hold the breaker nobody else may remove the lock, and nobody can create one
     // while it exists: if it still has the stale content, it is safe to unlink.
-    if ((await readRaw(path)) === staleRaw) await unlinkQuiet(path);
+    if (readRaw(path) === staleRaw) unlinkQuiet(path);
   } finally {
-    if ((await readRaw(breaker)) === mine) await unlinkQuiet(breaker);
+    if (readRaw(breaker) === mine) unlinkQuiet(breaker);
   }
 }
 
@@ -268,21 +261,8 @@ export class HeldLock {
     if (this.released) return;
     this.released = true;
     heldHere.delete(this.path);
-    // Only ever remove our own lock (a lock is never broken while we live, but be sure). A claim
-    // is released for every message: read and unlink on the loop thread (a few microseconds
-    // each), not through four thread-pool round trips.
-    let raw: string | null = null;
-    try {
-      raw = readFileSync(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (raw !== this.content) return;
-    try {
-      unlinkSync(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    // Only ever remove our own lock (a lock is never broken while we live, but be sure).
+    if (readRaw(this.path) === this.content) unlinkQuiet(this.path);
   }
 }
 
@@ -299,7 +279,7 @@ export async function tryLock(path: string): Promise<HeldLock | null> {
         heldHere.add(path);
         break;
       }
-      const raw = await readRaw(path);
+      const raw = readRaw(path);
       if (raw === null) continue; // released meanwhile: try again
       if (!(await isStale(path, raw))) break;
       await breakStale(path, raw);
@@ -316,22 +296,22 @@ export async function lock(path: string, timeoutMs = 10_000): Promise<HeldLock> 
   for (let i = 0; ; i++) {
     const held = await tryLock(path);
     if (held) return held;
-    if (Date.now() > deadline) throw new Error(`cannot take the lock ${path}: held by another process (${(await readRaw(path))?.trim() ?? 'gone'})`);
+    if (Date.now() > deadline) throw new Error(`cannot take the lock ${path}: held by another process (${(readRaw(path))?.trim() ?? 'gone'})`);
     await new Promise((r) => setTimeout(r, Math.min(2 + i * 2, 25) + Math.random() * 5));
   }
 }
 
 /** Inspect a lock without taking it: null when absent, else who holds it and whether they live. */
 export async function inspectLock(path: string): Promise<{ info: LockInfo | null; alive: boolean } | null> {
-  const raw = await readRaw(path);
+  const raw = readRaw(path);
   if (raw === null) return null;
   return { info: parseLock(raw), alive: !(await isStale(path, raw)) };
 }
 
 /** Remove a lock whose holder is dead (the sweep); true when removed. */
 export async function removeStaleLock(path: string): Promise<boolean> {
-  const raw = await readRaw(path);
+  const raw = readRaw(path);
   if (raw === null || !(await isStale(path, raw))) return false;
   await breakStale(path, raw);
-  return (await readRaw(path)) !== raw;
+  return readRaw(path) !== raw;
 }

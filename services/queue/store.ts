@@ -110,9 +110,6 @@ export function tmpName(workdir: string, id: QueueId, suffix: '.MSG.tmp' | '.$CP
   return join(queueTmpDir(workdir), `${id}.${process.pid}.${processToken}${(tmpCounter++).toString(16)}${suffix}`);
 }
 
-/** Write a new file and flush it to disk before resolving (see durable.ts). */
-export const writeFileDurable = writeDurableFile;
-
 const tmpReady = new Map<string, Promise<unknown>>();
 /** mkdir -p incoming/tmp once per process and workdir. */
 export function ensureQueueDirs(workdir: string): Promise<unknown> {
@@ -129,7 +126,9 @@ export function forgetQueueDirs(workdir: string): void {
   tmpReady.delete(workdir);
 }
 
-async function withTmpDir<T>(workdir: string, fn: () => Promise<T>): Promise<T> {
+/** Run `fn` (which creates a file in incoming/tmp) with the folder made; once more if it was
+ *  removed under us (ENOENT: an admin cleaning up). */
+export async function withTmpDir<T>(workdir: string, fn: () => Promise<T>): Promise<T> {
   await ensureQueueDirs(workdir);
   try {
     return await fn();
@@ -149,7 +148,7 @@ export async function writeControl(workdir: string, record: ControlRecord): Prom
   const file = controlPath(workdir, record.id);
   validateControlRecord(record, file);
   const tmp = tmpName(workdir, record.id, '.$CP.tmp');
-  await withTmpDir(workdir, () => writeFileDurable(tmp, serializeControl(record), sparePool(workdir)));
+  await withTmpDir(workdir, () => writeDurableFile(tmp, serializeControl(record), sparePool(workdir)));
   try {
     await renameRetrying(tmp, file);
   } catch (err) {

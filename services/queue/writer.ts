@@ -28,14 +28,7 @@ import { controlPath, incomingDir, messagePath } from './paths.js';
 import { syncDir } from './fsync.js';
 import { createDurable, dataSync, DSYNC_FLAG, openRecycled, writeAllAsync, writeDurableFile } from './durable.js';
 import { sparePool } from './spare.js';
-import {
-  QUEUE_FORMAT,
-  ensureQueueDirs,
-  forgetQueueDirs,
-  serializeControl,
-  tmpName,
-  validateControlRecord,
-} from './store.js';
+import { QUEUE_FORMAT, ensureQueueDirs, serializeControl, tmpName, validateControlRecord, withTmpDir } from './store.js';
 
 /** What the receiver fills in; the writer adds format, id and size. */
 export type NewControlRecord = Omit<ControlRecord, 'format' | 'id' | 'size'>;
@@ -91,44 +84,31 @@ class PendingFile implements PendingMessage {
   }
 
   /**
-   * Create the temp file: streaming (no O_DSYNC, one fdatasync at the end), or for the one
-   * O_DSYNC write of a small message of `length` bytes, a recycled file where there is one.
+   * Open the temp file (created on first use, in incoming/tmp made if missing): streaming (no
+   * O_DSYNC, one fdatasync at the end), or for the one O_DSYNC write of a small message of
+   * `length` bytes, a recycled file where there is one.
    */
-  private openTemp(flags: number, length?: number): number {
-    const create = () => {
+  private async ensureOpen(flags: number, length?: number): Promise<number> {
+    if (this.fd !== null) return this.fd;
+    this.fd = await withTmpDir(this.workdir, async () => {
       this.tmpPath = tmpName(this.workdir, this.id, '.MSG.tmp');
       if (length !== undefined && sparePool(this.workdir).take('m', this.tmpPath)) return openRecycled(this.tmpPath, length);
       return openSync(this.tmpPath, flags, 0o666);
-    };
-    try {
-      this.fd = create();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // incoming/tmp was removed under us (an admin cleaning up): recreate it once.
-      forgetQueueDirs(this.workdir);
-      throw Object.assign(new Error('queue temp folder missing'), { code: 'ENOENT_TMP', cause: err });
-    }
+    });
     return this.fd;
   }
 
-  private async ensureOpen(flags: number, length?: number): Promise<number> {
-    if (this.fd !== null) return this.fd;
-    try {
-      return this.openTemp(flags, length);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT_TMP') throw err;
-      await ensureQueueDirs(this.workdir);
-      return this.openTemp(flags, length);
-    }
-  }
-
-  private async flushPending(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const fd = await this.ensureOpen(createDurable.streaming);
+  /** Write what is gathered to the temp file (opened with `flags` if not yet). */
+  private async writePending(flags: number, length?: number): Promise<void> {
+    const fd = await this.ensureOpen(flags, length);
     const bufs = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
     await writeAllAsync(fd, bufs);
+  }
+
+  private async flushPending(): Promise<void> {
+    if (this.pendingBytes > 0) await this.writePending(createDurable.streaming);
   }
 
   private closeFile(): void {
@@ -144,11 +124,7 @@ class PendingFile implements PendingMessage {
     if (this.writeError) throw this.writeError;
     if (this.fd === null && DSYNC_FLAG) {
       // Never reached 128 KiB: one O_DSYNC write makes the durable file (a recycled one if any).
-      const fd = await this.ensureOpen(createDurable.dsync, this.pendingBytes);
-      const bufs = this.pending;
-      this.pending = [];
-      this.pendingBytes = 0;
-      await writeAllAsync(fd, bufs);
+      await this.writePending(createDurable.dsync, this.pendingBytes);
     } else {
       await this.flushPending();
       const fd = await this.ensureOpen(createDurable.streaming); // an empty message still gets a file
@@ -260,8 +236,8 @@ export class QueueWriter {
   /** Allocate an ID; call write() for the content, then commit()/abort(). No file exists before the
    *  message outgrows 128 KiB or is committed. */
   async begin(): Promise<PendingMessage> {
+    // incoming/tmp is made when the first file is created (withTmpDir), not here.
     const id = await (await this.ids()).next();
-    await ensureQueueDirs(this.workdir);
     return new PendingFile(id, this.workdir);
   }
 }
