@@ -236,8 +236,8 @@ export class QueueWriter {
   /** Allocate an ID; call write() for the content, then commit()/abort(). No file exists before the
    *  message outgrows 128 KiB or is committed. */
   async begin(): Promise<PendingMessage> {
-    // incoming/tmp is made when the first file is created (withTmpDir), not here.
     const id = await (await this.ids()).next();
+    await ensureQueueDirs(this.workdir);
     return new PendingFile(id, this.workdir);
   }
 }
