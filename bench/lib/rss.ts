@@ -91,6 +91,16 @@ function parentMap(): Map<number, number[]> {
 }
 
 /** Direct children of `pid` (what `pgrep -P` prints). */
+/** Whether a process exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 export function childrenOf(pid: number): number[] {
   return parentMap().get(pid) ?? [];
 }

@@ -13,6 +13,7 @@ import { cliCommand } from '../../services/cli/spawn.js';
 import { HopConnection } from '../../services/delivery/smtp-client.js';
 import { deadPort, startSink } from '../services/delivery/helpers/servers.js';
 import { makeWorkdir, until, queuedIds } from '../services/delivery/helpers/workdir.js';
+import { isAlive } from '../../bench/lib/rss.js';
 
 const MESSAGES = 300;
 /** Message numbers at which a child is killed: delivery, receiver, delivery, … */
@@ -68,15 +69,6 @@ class Serve {
     this.proc.kill('SIGTERM');
     await this.exited;
     clearTimeout(t);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

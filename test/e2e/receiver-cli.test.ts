@@ -5,11 +5,11 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliCommand } from '../../services/cli/spawn.js';
 import { makeWorkdir, queued } from '../services/receiver/helpers.js';
 import { makeMessage, sendOne } from '../../bench/lib/client.js';
+import { childrenOf, cmdline, isAlive } from '../../bench/lib/rss.js';
 import { connect } from 'node:net';
 
 interface Child {
@@ -164,30 +164,6 @@ describe('sekisho receiver', () => {
   }, 60_000);
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Child pids from /proc (Linux). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .filter((n) => {
-      try {
-        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 /** The node process that runs the receiver's primary: the spawned one, or (through a launcher
  *  such as tsx) the first descendant that has two node children of its own. */
 function primaryPid(spawned: number): number {
@@ -195,7 +171,7 @@ function primaryPid(spawned: number): number {
   while (queue.length) {
     const pid = queue.shift()!;
     const kids = childrenOf(pid);
-    if (kids.length === 2 && kids.every((k) => readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('receiver'))) return pid;
+    if (kids.length === 2 && kids.every((k) => cmdline(k).includes('receiver'))) return pid;
     queue.push(...kids);
   }
   throw new Error(`no receiver primary under ${spawned}`);

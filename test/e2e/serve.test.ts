@@ -3,12 +3,13 @@
 // everything and leaves no child behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliCommand } from '../../services/cli/spawn.js';
+import { freePort } from '../../bench/lib/ports.js';
+import { childrenOf, isAlive as alive } from '../../bench/lib/rss.js';
 import type { ServiceStatus } from '../../services/control/api.js';
 
 interface Running {
@@ -54,36 +55,16 @@ async function waitLine(r: Running, pattern: RegExp, timeoutMs = 40_000): Promis
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Child pids from /proc (Linux). */
-function childPids(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .filter((n) => {
-      try {
-        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The first thing the SMTP port says (then QUIT). */
+function greeting(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.once('data', (d: Buffer) => {
+      resolve(d.toString());
+      sock.end('QUIT\r\n');
+    });
+    sock.once('error', reject);
+  });
 }
 
 async function apiCall<T>(port: number, method: string, args: unknown[] = []): Promise<T> {
@@ -128,15 +109,7 @@ describe('sekisho serve', () => {
     expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
 
     // The receiver really listens: it greets.
-    const banner = await new Promise<string>((resolve, reject) => {
-      const sock = connect(smtpPort, '127.0.0.1');
-      sock.once('data', (d: Buffer) => {
-        resolve(d.toString());
-        sock.end('QUIT\r\n');
-      });
-      sock.once('error', reject);
-    });
-    expect(banner).toMatch(/^220 /);
+    expect(await greeting(smtpPort)).toMatch(/^220 /);
 
     await stopAndCheck(r, pids);
   });
@@ -180,19 +153,9 @@ describe('sekisho serve', () => {
     const status = await apiCall<ServiceStatus[]>(controlPort, 'serviceStatus');
     const receiver = status.find((s) => s.name === 'receiver')!;
     expect(receiver).toMatchObject({ state: 'running', ports: [smtpPort], lastError: null });
-    const workers = childPids(receiver.pid!);
+    const workers = childrenOf(receiver.pid!);
     expect(workers).toHaveLength(2);
-    for (let i = 0; i < 4; i++) {
-      const banner = await new Promise<string>((resolve, reject) => {
-        const sock = connect(smtpPort, '127.0.0.1');
-        sock.once('data', (d: Buffer) => {
-          resolve(d.toString());
-          sock.end('QUIT\r\n');
-        });
-        sock.once('error', reject);
-      });
-      expect(banner).toMatch(/^220 /);
-    }
+    for (let i = 0; i < 4; i++) expect(await greeting(smtpPort)).toMatch(/^220 /);
     await stopAndCheck(r, [...status.map((s) => s.pid!), ...workers]);
   });
 

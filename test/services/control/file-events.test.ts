@@ -26,16 +26,22 @@ async function until(events: ControlEvent[], pred: (e: ControlEvent) => boolean,
   }
 }
 
+/** A work folder with settings.json, incoming/ and today's sender log holding `logText`. */
+async function folder(logText: string) {
+  const workdir = await mkdtemp(join(tmpdir(), 'sekisho-events-'));
+  await writeFile(join(workdir, 'settings.json'), '{}\n');
+  await mkdir(join(workdir, 'incoming'));
+  await mkdir(join(workdir, 'log', 'sender'), { recursive: true });
+  const logFile = join(workdir, 'log', 'sender', `${dayName(new Date())}.log`);
+  await writeFile(logFile, logText);
+  const api = createControlApi({ workdir, supervisor: new Supervisor({ workdir, services: [] }) });
+  return { workdir, logFile, api };
+}
+
 describe('watchWorkFolder', () => {
   it('publishes config, accounts, queue and log events for changes on disk', async () => {
-    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-events-'));
-    await writeFile(join(workdir, 'settings.json'), '{}\n');
+    const { workdir, logFile, api } = await folder('old line\n');
     await writeFile(join(workdir, 'effect.dat'), '#<> default\r\n');
-    await mkdir(join(workdir, 'incoming'));
-    await mkdir(join(workdir, 'log', 'sender'), { recursive: true });
-    const logFile = join(workdir, 'log', 'sender', `${dayName(new Date())}.log`);
-    await writeFile(logFile, 'old line\n');
-    const api = createControlApi({ workdir, supervisor: new Supervisor({ workdir, services: [] }) });
     const events: ControlEvent[] = [];
     open.push(watchWorkFolder(workdir, api, (e) => events.push(e), { pollMs: 100, queueDebounceMs: 50 }));
     // Let the first poll record the current state (no events for what was already there).
@@ -65,13 +71,7 @@ describe('watchWorkFolder', () => {
   });
 
   it('with follow off, no queue or log events until a UI subscribes; config events always', async () => {
-    const workdir = await mkdtemp(join(tmpdir(), 'sekisho-events-'));
-    await writeFile(join(workdir, 'settings.json'), '{}\n');
-    await mkdir(join(workdir, 'incoming'));
-    await mkdir(join(workdir, 'log', 'sender'), { recursive: true });
-    const logFile = join(workdir, 'log', 'sender', `${dayName(new Date())}.log`);
-    await writeFile(logFile, '');
-    const api = createControlApi({ workdir, supervisor: new Supervisor({ workdir, services: [] }) });
+    const { workdir, logFile, api } = await folder('');
     // Wired as `sekisho serve` does: follow while the bus has subscribers.
     const bus = new ControlEventBus();
     const events: ControlEvent[] = [];

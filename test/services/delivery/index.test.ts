@@ -1,32 +1,17 @@
 // The queue runner end to end in-process: real queue files (QueueWriter), real config files
 // (ConfigWatcher), real SMTP servers on loopback, a real UDP DNS responder.
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { startDelivery, type DeliveryService } from '../../../services/delivery/index.js';
 import { readControl, writeControl } from '../../../services/queue/store.js';
 import type { ControlRecord } from '../../../services/queue/types.js';
-import { startSink, startSilent, deadPort, startDns, type Sink } from './helpers/servers.js';
+import { startSilent, deadPort, startDns } from './helpers/servers.js';
+import { deliveryFixtures } from './helpers/fixtures.js';
 import { makeWorkdir, queueMessage, until, queuedIds, readRecord, senderLog, type WorkdirOptions } from './helpers/workdir.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
-
-async function sink(o: Parameters<typeof startSink>[0] = {}): Promise<Sink> {
-  const s = await startSink(o);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function runner(workdir: string, lines?: string[]): Promise<DeliveryService> {
-  const d = await startDelivery({ workdir, debug: lines ? (l) => lines.push(l) : undefined, rescanMs: 500 });
-  cleanups.push(() => d.close());
-  return d;
-}
+const { cleanups, sink, runner } = deliveryFixtures();
 
 async function setup(o: WorkdirOptions) {
   const workdir = await makeWorkdir(o);

@@ -1,14 +1,13 @@
 // delivery.tlsVerify / tlsRequire / tlsCaFile end to end: the runner with real config, queue
 // and log files against real smtp-server sinks offering STARTTLS with certificates made by
 // openssl at test time (helpers/tls.ts); and the client and pool underneath.
-import { describe, it, expect, afterEach, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startDelivery, type DeliveryService } from '../../../services/delivery/index.js';
 import { HopConnection, HopError, type ClientOptions } from '../../../services/delivery/smtp-client.js';
 import { HopPool } from '../../../services/delivery/pool.js';
-import { startSink, type Sink } from './helpers/servers.js';
+import { deliveryFixtures } from './helpers/fixtures.js';
 import { makeWorkdir, queueMessage, until, queuedIds, readRecord, senderLog, type WorkdirOptions } from './helpers/workdir.js';
 import { makePki, type TestPki } from './helpers/tls.js';
 
@@ -17,22 +16,7 @@ beforeAll(() => {
   pki = makePki();
 });
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
-
-async function sink(o: Parameters<typeof startSink>[0] = {}): Promise<Sink> {
-  const s = await startSink(o);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function runner(workdir: string, lines?: string[]): Promise<DeliveryService> {
-  const d = await startDelivery({ workdir, debug: lines ? (l) => lines.push(l) : undefined, rescanMs: 500 });
-  cleanups.push(() => d.close());
-  return d;
-}
+const { cleanups, sink, runner } = deliveryFixtures();
 
 /** A retry far away and a long 4xx clock: a deferred message stays queued for the assertions. */
 function setup(o: WorkdirOptions) {
