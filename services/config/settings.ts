@@ -104,6 +104,33 @@ export const controlSchema = z
   })
   .strict();
 
+/**
+ * Recipient verification at RCPT time (SPEC 5, issue 15): ask the domain's gateway.dat next hop
+ * `MAIL FROM:<>` / `RCPT TO:<target>` and refuse an address the internal server does not know.
+ */
+export const recipientCheckSchema = z
+  .object({
+    /** Domains whose recipients are verified (lower-case, exact; `*.x.jp` for subdomains). */
+    domains: z.array(z.string()).default([]),
+    /** Verify every domain gateway.dat routes, in addition to `domains`. */
+    allRoutedDomains: z.boolean().default(false),
+    /** How long "exists" (2xx) is remembered. Postfix keeps it for days too (address_verify_positive_expire_time). */
+    existsCacheSec: nonNegInt.default(86_400),
+    /** How long "does not exist" (5xx) is remembered: short, so a new account works soon. */
+    unknownCacheSec: nonNegInt.default(3_600),
+    /** Seconds for one check: connect, greeting and the three commands together. */
+    timeoutSec: z.number().min(1).max(300).default(10),
+    /** Checks running at once (open connections to the internal servers), per receiver process. */
+    maxConcurrent: z.number().int().min(1).max(100).default(5),
+    /** An idle connection to an internal server is closed after this many seconds. */
+    idleSec: z.number().int().min(1).max(300).default(30),
+    /** The internal server cannot be asked (down, 4xx): `tempfail` answers `450 4.1.1`, `accept` lets the recipient in. */
+    whenUnavailable: z.enum(['tempfail', 'accept']).default('tempfail'),
+    /** Answers kept in memory and in verify-cache.json (the oldest go first). */
+    maxCacheEntries: z.number().int().min(100).max(1_000_000).default(10_000),
+  })
+  .strict();
+
 export const settingsSchema = z
   .object({
     hostname: z.string().min(1).default('gw.test.jp'),
@@ -113,6 +140,7 @@ export const settingsSchema = z
     delivery: deliverySchema.default(() => deliverySchema.parse({})),
     logs: logsSchema.default(() => logsSchema.parse({})),
     control: controlSchema.default(() => controlSchema.parse({})),
+    recipientCheck: recipientCheckSchema.default(() => recipientCheckSchema.parse({})),
   })
   .strict();
 
