@@ -12,7 +12,7 @@ export { maskAuth, AuthMasker } from './mask.js';
 export { pruneOldLogs } from './retention.js';
 export { readLog, tailLog, listLogDays, type LogTail } from './read.js';
 export { dayName, logDir, logFile, LOG_KINDS } from './paths.js';
-export type { LogKind, LogLine, LogQuery } from '../control/api.js';
+export type { LogKind, LogLine, LogQuery } from './types.js';
 
 export interface LogsOptions {
   /** logs.retentionDays (default 90; 0 keeps everything). Pruned at open and at each new day. */

@@ -1,7 +1,7 @@
 // The three daily logs of the work folder (SPEC 2, 10): log/accept, log/receive, log/sender,
 // one file per local day named YYMMDD.log.
 import { join } from 'node:path';
-import type { LogKind } from '../control/api.js';
+import type { LogKind } from './types.js';
 
 export type { LogKind };
 export const LOG_KINDS: readonly LogKind[] = ['accept', 'receive', 'sender'];

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { LogKind, LogLine, LogQuery } from '../control/api.js';
+import type { LogKind, LogLine, LogQuery } from './types.js';
 import { DAY_FILE_RE, DAY_RE, dayName, logDir, logFile } from './paths.js';
 
 export const DEFAULT_LIMIT = 500;
