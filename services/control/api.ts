@@ -7,8 +7,11 @@
 import type { Diagnostic, TextFileFormat, TableName } from '../config/types.js';
 import type { Settings } from '../config/settings.js';
 import type { ControlRecord } from '../queue/types.js';
+import type { LogKind, LogLine, LogQuery } from '../logs/types.js';
+import type { LogSearchHit, LogSearchQuery, TrafficCounts, TrafficError, TrafficStats } from '../logs/search-types.js';
+export type { LogSearchHit, LogSearchQuery, TrafficCounts, TrafficError, TrafficStats };
 
-export type { Diagnostic, TextFileFormat, TableName, Settings, ControlRecord };
+export type { Diagnostic, TextFileFormat, TableName, Settings, ControlRecord, LogKind, LogLine, LogQuery };
 
 /** A table file as the editor sees it: every line, comments included, in file order. */
 export interface TableView {
@@ -67,24 +70,6 @@ export interface QueueEntry extends ControlRecord {
   locked: boolean;
 }
 
-export type LogKind = 'accept' | 'receive' | 'sender';
-
-export interface LogQuery {
-  kind: LogKind;
-  /** YYMMDD; default today. */
-  day?: string;
-  /** Substring (ID or address) searched across days when `acrossDays`. */
-  search?: string;
-  acrossDays?: boolean;
-  /** Max lines returned, newest last. */
-  limit?: number;
-}
-
-export interface LogLine {
-  day: string;
-  text: string;
-}
-
 // The policy tester's request and answer are declared by the policy engine that answers them.
 export type { ExplainRequest, ExplainResult } from '../policy/types.js';
 import type { ExplainRequest, ExplainResult } from '../policy/types.js';
@@ -95,6 +80,8 @@ export interface AccountView {
   sendingDisabled: boolean;
   usetime: string[];
   senderRules: string[];
+  /** 'plain': stored reversibly (CRAM-MD5 works); 'hashed': scrypt; null: no password. */
+  passwordKind: 'plain' | 'hashed' | null;
 }
 
 export interface TlsInfo {
@@ -137,8 +124,9 @@ export interface ControlApi {
 
   // Accounts
   listAccounts(): Promise<AccountView[]>;
-  createAccount(user: string, password: string): Promise<void>;
-  setPassword(user: string, password: string): Promise<void>;
+  /** reversible: store the password as text so CRAM-MD5 (RFC 2195) can work; default hashed. */
+  createAccount(user: string, password: string, opts?: { reversible?: boolean }): Promise<void>;
+  setPassword(user: string, password: string, opts?: { reversible?: boolean }): Promise<void>;
   setSendingDisabled(user: string, disabled: boolean): Promise<void>;
   deleteAccount(user: string): Promise<void>;
 
@@ -158,6 +146,12 @@ export interface ControlApi {
 
   // Logs
   readLog(q: LogQuery): Promise<LogLine[]>;
+  /** One search across the logs, hits merged by time, each saying its log. */
+  searchLogs(q: LogSearchQuery): Promise<LogSearchHit[]>;
+  /** A day's traffic per local hour and the last errors, for the overview (default today). */
+  trafficStats(day?: string): Promise<TrafficStats>;
+  /** Errors and warnings of the whole configuration, apart. */
+  configHealth(): Promise<{ errors: Diagnostic[]; warnings: Diagnostic[] }>;
 
   // Policy tester
   explain(req: ExplainRequest): Promise<ExplainResult>;
@@ -174,5 +168,5 @@ export const CONTROL_METHODS = [
   'listAccounts', 'createAccount', 'setPassword', 'setSendingDisabled', 'deleteAccount',
   'serviceStatus', 'startService', 'stopService', 'restartService', 'debugOutput',
   'listQueue', 'retryNow', 'deleteMessage', 'bounceMessage',
-  'readLog', 'explain', 'tlsInfo', 'version',
+  'readLog', 'searchLogs', 'trafficStats', 'configHealth', 'explain', 'tlsInfo', 'version',
 ] as const satisfies ReadonlyArray<keyof ControlApi>;

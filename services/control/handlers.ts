@@ -14,6 +14,7 @@ import type {
   Diagnostic,
   ExplainRequest,
   LogQuery,
+  LogSearchQuery,
   QueueEntry,
   SaveTableRequest,
   SaveTableResult,
@@ -49,6 +50,9 @@ import { claimMessage, isClaimed } from '../queue/claim.js';
 import { isQueueId } from '../queue/paths.js';
 import { listQueue as listQueueRecords, readControl, removeMessage, writeControl } from '../queue/store.js';
 import { readLog as readLogFiles } from '../logs/read.js';
+import { searchLogs as searchLogFiles } from '../logs/search.js';
+import { trafficFromLogs } from '../logs/stats.js';
+import { overviewErrors } from './overview.js';
 import type { ControlRecord } from '../queue/types.js';
 
 /** What the handlers need of the Supervisor (services/supervisor), so Electron can pass its own. */
@@ -130,6 +134,14 @@ function accountError(err: unknown): never {
     throw new ControlError(status, err.message);
   }
   throw err;
+}
+
+/** How apop.dat keeps the password: hashed ($scrypt$) or as text (needed by CRAM-MD5). */
+function passwordKindOf(bytes: Buffer | null): AccountView['passwordKind'] {
+  if (!bytes) return null;
+  const first = splitLines(decodeText(bytes).text).lines[0]?.trim() ?? '';
+  if (!first) return null;
+  return first.startsWith('$scrypt$') ? 'hashed' : 'plain';
 }
 
 /** Comment and blank lines of the small account files shown as they are; rules as written. */
@@ -273,6 +285,11 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
     });
   }
 
+  async function configHealth(): Promise<{ errors: Diagnostic[]; warnings: Diagnostic[] }> {
+    const all = await warnings();
+    return { errors: all.filter((d) => d.severity === 'error'), warnings: all.filter((d) => d.severity !== 'error') };
+  }
+
   async function listAccounts(): Promise<AccountView[]> {
     const out: AccountView[] = [];
     for (const f of await readAccountFiles(workdir)) {
@@ -280,6 +297,7 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
       out.push({
         user: f.dir.toLowerCase(),
         hasPassword: f.apop !== null && decodeText(f.apop).text.trim() !== '',
+        passwordKind: passwordKindOf(f.apop),
         sendingDisabled: f.offsmtp,
         usetime: ruleLinesOf(f.usetime),
         senderRules: ruleLinesOf(f.sender),
@@ -366,11 +384,11 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
     warnings,
 
     listAccounts,
-    async createAccount(user, password) {
-      await createAccount(workdir, String(user), String(password)).catch(accountError);
+    async createAccount(user, password, o) {
+      await createAccount(workdir, String(user), String(password), { plain: o?.reversible === true }).catch(accountError);
     },
-    async setPassword(user, password) {
-      await setAccountPassword(workdir, String(user), String(password)).catch(accountError);
+    async setPassword(user, password, o) {
+      await setAccountPassword(workdir, String(user), String(password), { plain: o?.reversible === true }).catch(accountError);
     },
     async setSendingDisabled(user, disabled) {
       await setSendingDisabled(workdir, String(user), disabled === true).catch(accountError);
@@ -433,6 +451,23 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
       if (q.day !== undefined && !/^\d{6}$/.test(q.day)) throw badRequest('day must be YYMMDD');
       return readLogFiles(workdir, q);
     },
+    async searchLogs(q: LogSearchQuery) {
+      if (!q || typeof q !== 'object' || typeof q.text !== 'string' || !q.text.trim()) {
+        throw badRequest('searchLogs needs { text }: an address, a queue ID or an IP');
+      }
+      if (q.day !== undefined && !/^\d{6}$/.test(q.day)) throw badRequest('day must be YYMMDD');
+      if (q.kinds !== undefined && (!Array.isArray(q.kinds) || !q.kinds.every((k) => ['accept', 'receive', 'sender'].includes(k)))) {
+        throw badRequest('kinds must be a list of "accept", "receive", "sender"');
+      }
+      return searchLogFiles(workdir, q);
+    },
+    async trafficStats(day?: string) {
+      if (day !== undefined && day !== null && (typeof day !== 'string' || !/^\d{6}$/.test(day))) throw badRequest('day must be YYMMDD');
+      const stats = await trafficFromLogs(workdir, day ?? undefined);
+      const health = await configHealth();
+      return { ...stats, lastErrors: overviewErrors(stats.lastErrors, supervisor.statusAll(), health.errors) };
+    },
+    configHealth,
 
     async explain(req: ExplainRequest) {
       if (!req || typeof req !== 'object' || typeof req.client !== 'string' || typeof req.from !== 'string' || !Array.isArray(req.to)) {

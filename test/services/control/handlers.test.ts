@@ -196,8 +196,8 @@ describe('accounts', () => {
     await writeFile(join(workdir, 'inbox', 'kacho', 'usetime.dat'), "' office hours\r\nmon-fri 08:00-19:00\r\n");
     let list = await api.listAccounts();
     expect(list).toEqual([
-      { user: 'kacho', hasPassword: false, sendingDisabled: false, usetime: ['mon-fri 08:00-19:00'], senderRules: [] },
-      { user: 'postmaster', hasPassword: true, sendingDisabled: false, usetime: [], senderRules: [] },
+      { user: 'kacho', hasPassword: false, passwordKind: null, sendingDisabled: false, usetime: ['mon-fri 08:00-19:00'], senderRules: [] },
+      { user: 'postmaster', hasPassword: true, passwordKind: 'hashed', sendingDisabled: false, usetime: [], senderRules: [] },
     ]);
     const apop = await readFile(join(workdir, 'inbox', 'postmaster', 'apop.dat'), 'utf8');
     expect(apop).not.toContain('s3cret!');
@@ -208,6 +208,15 @@ describe('accounts', () => {
     expect(await readFile(join(workdir, 'inbox', 'postmaster', 'apop.dat'), 'utf8')).not.toBe(apop);
     list = await api.listAccounts();
     expect(list.find((a) => a.user === 'postmaster')?.sendingDisabled).toBe(true);
+
+    // The CRAM-MD5 choice (RFC 2195 needs the password itself): stored as text, said so.
+    await api.setPassword('postmaster', 'cram-pass', { reversible: true });
+    expect(await readFile(join(workdir, 'inbox', 'postmaster', 'apop.dat'), 'utf8')).toContain('cram-pass');
+    expect((await api.listAccounts()).find((a) => a.user === 'postmaster')?.passwordKind).toBe('plain');
+    await api.createAccount('kakari', 'pw2', { reversible: true });
+    expect((await api.listAccounts()).find((a) => a.user === 'kakari')?.passwordKind).toBe('plain');
+    await api.setPassword('postmaster', 'hashed-again');
+    expect((await api.listAccounts()).find((a) => a.user === 'postmaster')?.passwordKind).toBe('hashed');
 
     await expectControlError(api.createAccount('postmaster', 'x'), 409);
     await expectControlError(api.createAccount('../evil', 'x'), 400);
