@@ -3,6 +3,7 @@
 // or 4xx), local copies, then the retry policy, the bounce, and the control file or removal.
 // The caller holds the message's claim.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { ConfigSnapshot } from '../config/types.js';
 import type { ControlRecord, RecipientState } from '../queue/types.js';
 import type { Route } from '../policy/types.js';
@@ -22,6 +23,7 @@ import { traceLine } from './debug.js';
 import type { DeadHosts } from './dead-hosts.js';
 import { localIso } from '../logs/format.js';
 import { hopTlsOptions } from './tls-policy.js';
+import { streamed } from '../runtime/streamed-bytes.js';
 
 /** Messages up to this size are read into memory for sending instead of streamed. */
 const WHOLE_READ_MAX = 256 * 1024;
@@ -197,7 +199,12 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     if (next.status === 'pending') trace(`retry ${r.address} at ${localIso(nextAttemptAt(at, policy))}: ${o.reply}`);
     return next;
   });
-  let updated: ControlRecord = { ...record, recipients };
+  // The administrator's request is answered by this attempt: the next ones are ordinary again.
+  const { retryRequestedAt: _answered, ...rest } = record;
+  let updated: ControlRecord = { ...rest, recipients };
+  // The `-R0001` counter counts attempts made: none when every hop was skipped as unreachable
+  // a moment ago (issue 13: a retry that sent nothing must not look like one).
+  const tried = [...outcomes.values()].some((o) => !o.notTried);
 
   // --- bounce, queued before the original may go (SPEC 8)
   let bounceId: string | undefined;
@@ -213,7 +220,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
     log(`done: ${counts.delivered} delivered, ${counts.failed} failed; removed from the queue`);
     return { record: null, ...counts, bounceId };
   }
-  updated = { ...updated, retries: record.retries + 1, nextAttemptAt: nextAttemptAt(at, policy).toISOString() };
+  updated = { ...updated, retries: tried ? record.retries + 1 : record.retries, nextAttemptAt: nextAttemptAt(at, policy).toISOString() };
   await writeControl(ctx.workdir, updated);
   log(`${counts.pending} pending, next attempt ${attemptLogId(record.id, updated.retries)} at ${localIso(new Date(updated.nextAttemptAt))}`);
   return { record: updated, ...counts, bounceId };
@@ -249,9 +256,13 @@ async function deliverGroup(
     log(`route ${g.domain} -> ${c.label} for ${remaining.length} recipient(s)`);
     let results: RecipientResult[];
     let host = '';
-    const downReason = ctx.deadHosts?.down(c.target.address, c.target.port);
+    // An administrator's "retry now" (record.retryRequestedAt) means a real attempt: the
+    // unreachable-host memory is for the queue's own retries, not for an explicit request.
+    const downReason = record.retryRequestedAt ? null : ctx.deadHosts?.down(c.target.address, c.target.port);
+    let notTried = false;
     if (downReason) {
       host = `${c.target.hostname}:${c.target.port}`;
+      notTried = true;
       results = remaining.map((a) => ({ address: a, kind: 'noanswer' as const, reply: `${downReason} (host unreachable a moment ago, not tried again yet)` }));
     } else {
       try {
@@ -271,12 +282,25 @@ async function deliverGroup(
     for (const r of results) {
       trace(`${host} ${r.address}: ${r.reply}`);
       const kind = r.kind === 'ok' ? 'delivered' : r.kind;
-      out.set(r.address, { kind, reply: r.reply, host });
+      out.set(r.address, { kind, reply: r.reply, host, ...(notTried ? { notTried } : {}) });
       if (r.kind === 'temp' || r.kind === 'noanswer') next.push(r.address);
     }
     remaining = next;
   }
   return out;
+}
+
+/** A big message from its file; the chunks read are counted so that the ones already sent are
+ * freed as it goes instead of piling up until V8 next collects (runtime/streamed-bytes.ts). */
+function countedReadStream(path: string): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      streamed(chunk.length);
+      done(null, chunk);
+    },
+  });
+  // pipeline: when the transaction fails and the counter is destroyed, the file closes too.
+  return pipeline(createReadStream(path), counter, () => {});
 }
 
 async function transaction(
@@ -289,7 +313,7 @@ async function transaction(
 ) {
   // Most mail is small: read it whole on the loop thread (one open/read/close, no thread-pool
   // round trips) and hand the buffer over; a big message streams from the file.
-  const stream = () => (record.size <= WHOLE_READ_MAX ? readFileSync(msgPath) : createReadStream(msgPath));
+  const stream = () => (record.size <= WHOLE_READ_MAX ? readFileSync(msgPath) : countedReadStream(msgPath));
   let lease = await ctx.pool.acquire(target, opts);
   let result = await lease.conn.send(record.from, recipients, record.size, stream);
   // A pooled connection the server closed while idle fails at once with no reply at all:

@@ -8,6 +8,7 @@ import type { Reply } from '../policy/types.js';
 import { REPLIES } from './replies.js';
 import { ReceivedCounter, SmugglingDetector } from './data-filters.js';
 import { receivedHeader, type ReceivedInfo } from './received.js';
+import { streamed } from '../runtime/streamed-bytes.js';
 
 export interface MessageLimits {
   /** 0 = unlimited. Counted over the client's bytes (our Received header not included). */
@@ -68,6 +69,7 @@ export async function receiveMessage(stream: Readable, job: MessageJob): Promise
       // After a failure the rest is read and dropped, so the reply comes after the final dot.
       if (failure) continue;
       size += chunk.length;
+      streamed(chunk.length); // frees consumed socket chunks as it goes (runtime/streamed-bytes.ts)
       if (limits.maxMessageBytes > 0 && size > limits.maxMessageBytes) {
         await fail(REPLIES.sizeExceeded, `message larger than maxMessageBytes ${limits.maxMessageBytes}`);
       } else if (!hops.headerEnded && hops.push(chunk) > limits.maxReceivedHeaders && limits.maxReceivedHeaders > 0) {
