@@ -25,6 +25,15 @@ export const replies = {
   badRecipient: (addr: string): Reply => ({ code: 553, enhanced: '5.1.3', text: `<${addr}>: Bad recipient address syntax` }),
   /** SPEC 5: no account and no alias. RFC 3463 X.1.1. */
   userUnknown: (addr: string): Reply => ({ code: 550, enhanced: '5.1.1', text: `<${addr}>... User unknown` }),
+  /**
+   * Recipient verification could not ask the internal server (down, timeout, 4xx): temporary,
+   * so the client retries later (RFC 5321 4.2.5; Postfix answers 450 4.1.1 here too).
+   */
+  recipientUnverified: (addr: string): Reply => ({
+    code: 450,
+    enhanced: '4.1.1',
+    text: `<${addr}>... Recipient address cannot be verified now, try again later`,
+  }),
   /** A domain that is neither local nor routed, without relay permission (and every abuse form). */
   relayDenied: (addr: string): Reply => ({ code: 554, enhanced: '5.7.1', text: `<${addr}>: Relay access denied` }),
   /** sender.dat `-1` of the sending account. */
