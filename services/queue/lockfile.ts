@@ -1,6 +1,8 @@
 // Cross-process lock files: the ID counter's lock and the per-message claims.
 //
-// A lock is a name that exactly one process can create, holding `pid hostname time nonce`.
+// A lock is a name that exactly one process can create, holding the owner record
+// `pid hostname time nonce [boot=…] [start=…]` (the last two name the process by more than its
+// PID, so a reused PID does not keep a dead owner's lock alive: liveness.ts).
 // Each process writes that content once per folder into an owner file (`.owner.<pid>.<token>`)
 // and takes a lock by hard-linking it to the lock's name: link(2) fails with EEXIST when the
 // name exists, like an O_EXCL create, but allocates no inode and writes nothing. A delivery
@@ -12,11 +14,13 @@
 // breakers are serialized by a second lock (`<lock>.break`), and a breaker removes the stale
 // lock only if it still holds the very content (nonce) it found stale, so two breakers can never
 // both take one lock, and a fresh lock is never removed by mistake.
-import { link, rename, stat } from 'node:fs/promises';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { link, stat } from 'node:fs/promises';
+import { linkSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { recordFields, releaseBeacons, selfIdentity, writerAlive } from './liveness.js';
+import { renameRetrying, unlinkRetrying, unlinkRetryingSync } from './winfs.js';
 
 const HOST = hostname();
 
@@ -40,8 +44,9 @@ const TOKEN = randomBytes(4).toString('hex');
 let counter = 0;
 const unique = () => `${TOKEN}${(counter++).toString(16)}`;
 
-function newContent(): string {
-  return `${process.pid} ${HOST} ${new Date().toISOString()} ${unique()}\n`;
+/** An owner record for a lock in `dir` (the start identity may name a beacon file there). */
+function newContent(dir: string): string {
+  return `${process.pid} ${HOST} ${new Date().toISOString()} ${unique()}${selfIdentity(dir, TOKEN)}\n`;
 }
 
 export function parseLock(raw: string): LockInfo | null {
@@ -59,15 +64,19 @@ interface OwnerFile {
 const owners = new Map<string, OwnerFile | null>();
 const OWNER_RE = /^\.owner\.(\d+)\.[0-9a-f]+$/;
 
+// At exit (a graceful stop, or the end of a CLI command): synchronous, as 'exit' handlers must
+// be; with the same short retry as the queue's other removals where Windows needs it.
 function removeOwnerFiles(): void {
-  for (const o of owners.values()) {
+  const paths = [...owners.values()].flatMap((o) => (o ? [o.path] : []));
+  owners.clear();
+  // Owner files first: a beacon gone while its record still exists reads as "dead", never the reverse.
+  for (const p of [...paths, ...releaseBeacons()]) {
     try {
-      if (o) unlinkSync(o.path);
+      unlinkRetryingSync(p);
     } catch {
       /* the sweep removes it */
     }
   }
-  owners.clear();
 }
 process.on('exit', removeOwnerFiles);
 
@@ -75,7 +84,7 @@ process.on('exit', removeOwnerFiles);
 function ownerIn(dir: string): OwnerFile | null {
   const known = owners.get(dir);
   if (known !== undefined) return known;
-  const content = newContent();
+  const content = newContent(dir);
   const path = join(dir, `.owner.${process.pid}.${unique()}`);
   writeFileSync(path, content, { flag: 'wx' }); // ENOENT (no folder) goes to the caller
   const o = { path, content };
@@ -114,7 +123,7 @@ function createLock(path: string): string | null {
       throw err;
     }
   }
-  const content = newContent();
+  const content = newContent(dir);
   return createWithContent(path, content) ? content : null;
 }
 
@@ -139,18 +148,12 @@ export function isStaleOwnerFile(dir: string, name: string, ageMs: number): bool
   return !holderAlive(info, path);
 }
 
-/** Whether the process named by a lock may still be running. */
+/** Whether the process named by a lock (or owner file) at `path` may still be running. */
 export function holderAlive(info: LockInfo, path: string): boolean {
   // Another machine's process cannot be checked from here: assume it lives.
   if (info.host !== HOST) return true;
   if (info.pid === process.pid) return heldHere.has(path);
-  try {
-    process.kill(info.pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+  return writerAlive(info.pid, recordFields(info.raw), dirname(path));
 }
 
 // Lock files are a few bytes: read and removed on the loop thread (microseconds), not through
@@ -164,9 +167,11 @@ function readRaw(path: string): string | null {
   }
 }
 
-function unlinkQuiet(path: string): void {
+// Through winfs: on Windows an antivirus or indexer holding the file briefly makes unlink and
+// rename fail with EPERM/EBUSY/EACCES; elsewhere this is one unlink(2) on the loop thread.
+async function unlinkQuiet(path: string): Promise<void> {
   try {
-    unlinkSync(path);
+    await unlinkRetrying(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -209,14 +214,14 @@ async function isStale(path: string, raw: string): Promise<boolean> {
 async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
   const grave = `${path}.${process.pid}.${unique()}.gone`;
   try {
-    await rename(path, grave);
+    await renameRetrying(path, grave);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
   const moved = readRaw(grave);
   if (moved === raw) {
-    unlinkQuiet(grave);
+    await unlinkQuiet(grave);
     return true;
   }
   try {
@@ -224,14 +229,14 @@ async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
   } catch {
     // The name was taken again meanwhile: the newer lock wins.
   }
-  unlinkQuiet(grave);
+  await unlinkQuiet(grave);
   return false;
 }
 
 /** Remove a stale lock, serialized with every other breaker through `<path>.break`. */
 async function breakStale(path: string, staleRaw: string): Promise<void> {
   const breaker = `${path}.break`;
-  const mine = newContent();
+  const mine = newContent(dirname(path));
   if (!createWithContent(breaker, mine)) {
     // Another process is breaking it right now, or died doing so (a breaker holds the file for
     // a few system calls only, so a dead one older than two seconds is safe to clear).
@@ -244,9 +249,9 @@ async function breakStale(path: string, staleRaw: string): Promise<void> {
   try {
     // While we hold the breaker nobody else may remove the lock, and nobody can create one
     // while it exists: if it still has the stale content, it is safe to unlink.
-    if (readRaw(path) === staleRaw) unlinkQuiet(path);
+    if (readRaw(path) === staleRaw) await unlinkQuiet(path);
   } finally {
-    if (readRaw(breaker) === mine) unlinkQuiet(breaker);
+    if (readRaw(breaker) === mine) await unlinkQuiet(breaker);
   }
 }
 
@@ -260,9 +265,13 @@ export class HeldLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    heldHere.delete(this.path);
-    // Only ever remove our own lock (a lock is never broken while we live, but be sure).
-    if (readRaw(this.path) === this.content) unlinkQuiet(this.path);
+    // Only ever remove our own lock (a lock is never broken while we live, but be sure). Held
+    // here until it is gone: while a Windows retry waits, our own callers must not break it.
+    try {
+      if (readRaw(this.path) === this.content) await unlinkQuiet(this.path);
+    } finally {
+      heldHere.delete(this.path);
+    }
   }
 }
 

@@ -27,3 +27,21 @@ export function renameRetrying(from: string, to: string): Promise<void> {
 export function unlinkRetrying(path: string): Promise<void> {
   return retrying(async () => unlinkSync(path));
 }
+
+/**
+ * The same retry for code that must stay synchronous (a process's 'exit' handler removing its
+ * owner files): the waits block the thread, so they are shorter (~0.3 s in all) and happen only
+ * on Windows, only when the file is held.
+ */
+export function unlinkRetryingSync(path: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      unlinkSync(path);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (process.platform !== 'win32' || !TRANSIENT.has(code) || attempt >= 6) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + attempt * 10);
+    }
+  }
+}

@@ -1,0 +1,165 @@
+// Owner records name a process by more than its PID (liveness.ts): a lock left by a dead
+// process is taken over even when its PID now belongs to a live process; a live owner's lock
+// never is; records in the old format (`pid host time nonce`) are still understood.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { claimMessage, isClaimed } from '../../../services/queue/claim.js';
+import { inspectLock, tryLock } from '../../../services/queue/lockfile.js';
+import { bootId, procStartTicks, recordFields } from '../../../services/queue/liveness.js';
+import { controlPath, lockPath, messagePath } from '../../../services/queue/paths.js';
+import { sweepOrphans } from '../../../services/queue/sweep.js';
+import { deadPid, freshWorkdir, removeWorkdir, startChild, stopChild, until, type Child } from './helpers.js';
+
+let wd: string;
+let inc: string;
+const children: Child[] = [];
+beforeEach(async () => {
+  wd = await freshWorkdir();
+  inc = join(wd, 'incoming');
+  await mkdir(inc, { recursive: true });
+});
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => stopChild(c)));
+  await removeWorkdir(wd);
+});
+
+async function queued(id: string): Promise<void> {
+  await writeFile(messagePath(wd, id), 'x');
+  await writeFile(controlPath(wd, id), '{}');
+}
+
+/** A live process that holds nothing: a child waiting on stdin. */
+async function liveChild(): Promise<number> {
+  const c = startChild('claim', [wd]);
+  children.push(c);
+  await c.waitFor((l) => l === 'ready');
+  const pid = c.proc.pid!;
+  process.kill(pid, 0); // really alive: kill(pid, 0) alone would call its lock alive
+  return pid;
+}
+
+/**
+ * Identity fields claiming that `pid` was started differently from the live process that has
+ * that PID now — what an owner record of an earlier process with the same PID looks like.
+ */
+async function otherStartOf(pid: number): Promise<string> {
+  if (process.platform === 'win32') {
+    // A beacon nobody holds open: its writer is gone.
+    const name = `.alive.${pid}.0ddba11`;
+    await writeFile(join(inc, name), '');
+    return `start=lock:${name}`;
+  }
+  const ticks = procStartTicks(pid);
+  expect(ticks).not.toBeNull();
+  return `boot=${bootId()} start=proc:${BigInt(ticks!) + 1n}`;
+}
+
+const record = (pid: number, extra = '') => `${pid} ${hostname()} 2026-01-01T00:00:00.000Z ab12cd${extra ? ` ${extra}` : ''}\n`;
+
+describe('owner records and PID reuse', () => {
+  it('writes the process identity into its records (boot id and start time on Linux, a held beacon on Windows)', async () => {
+    const held = await tryLock(join(inc, 'x.lock'));
+    expect(held).not.toBeNull();
+    const raw = await readFile(join(inc, 'x.lock'), 'utf8');
+    const f = recordFields(raw);
+    expect(raw.split(' ').slice(0, 2)).toEqual([String(process.pid), hostname()]);
+    if (process.platform === 'linux') {
+      expect(f.get('boot')).toBe(bootId());
+      expect(f.get('start')).toBe(`proc:${procStartTicks(process.pid)}`);
+    } else if (process.platform === 'win32') {
+      expect(f.get('start')).toMatch(/^lock:\.alive\.\d+\.[0-9a-f]+$/);
+      expect((await readdir(inc)).filter((n) => n.startsWith('.alive.'))).toEqual([f.get('start')!.slice(5)]);
+    }
+    await held!.release();
+  });
+
+  it('takes over a claim whose PID was reused by a live process', async () => {
+    await queued('B0000000031');
+    const pid = await liveChild();
+    await writeFile(lockPath(wd, 'B0000000031'), record(pid, await otherStartOf(pid)));
+    expect(await isClaimed(wd, 'B0000000031')).toBe(false);
+    const c = await claimMessage(wd, 'B0000000031');
+    expect(c).not.toBeNull();
+    expect(await readFile(lockPath(wd, 'B0000000031'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+    await c!.release();
+  });
+
+  it('never takes over the claim of a live owner (a real child holding it)', async () => {
+    await queued('B0000000032');
+    const c = startChild('claim', [wd, 'B0000000032']);
+    children.push(c);
+    await c.waitFor((l) => l === 'ready');
+    c.proc.stdin!.write('go\n');
+    expect(await c.waitFor((l) => l.endsWith('B0000000032'))).toBe('claimed B0000000032');
+    const raw = await readFile(lockPath(wd, 'B0000000032'), 'utf8');
+    expect(recordFields(raw).get('start')).toBeDefined();
+    for (let i = 0; i < 3; i++) expect(await claimMessage(wd, 'B0000000032')).toBeNull();
+    expect(await isClaimed(wd, 'B0000000032')).toBe(true);
+    expect((await sweepOrphans(wd)).removed).toEqual([]);
+    // Once it is killed (no cleanup at all), the same record reads as dead.
+    await stopChild(c, 'SIGKILL');
+    const taken = await claimMessage(wd, 'B0000000032');
+    expect(taken).not.toBeNull();
+    await taken!.release();
+  });
+
+  it.runIf(process.platform === 'linux')('a record from before the last reboot is dead even with a live PID and start time', async () => {
+    const pid = await liveChild();
+    const raw = record(pid, `boot=00000000-0000-4000-8000-000000000000 start=proc:${procStartTicks(pid)}`);
+    await writeFile(join(inc, 'y.lock'), raw);
+    expect((await inspectLock(join(inc, 'y.lock')))!.alive).toBe(false);
+    // The same record from this boot names the live child: alive.
+    await writeFile(join(inc, 'y.lock'), record(pid, `boot=${bootId()} start=proc:${procStartTicks(pid)}`));
+    expect((await inspectLock(join(inc, 'y.lock')))!.alive).toBe(true);
+    expect(await tryLock(join(inc, 'y.lock'))).toBeNull();
+  });
+
+  it.runIf(process.platform === 'linux')('a reused PID of another account (EPERM to kill(pid, 0) when not root) is no longer "alive"', async () => {
+    // PID 1 runs as root: kill(1, 0) answers EPERM to an ordinary user, success to root. Either
+    // way the start time in the record is not PID 1's, so the record's process is dead.
+    const raw = record(1, await otherStartOf(1));
+    await writeFile(join(inc, 'z.lock'), raw);
+    const held = await tryLock(join(inc, 'z.lock'));
+    expect(held).not.toBeNull();
+    await held!.release();
+  });
+
+  it('still reads old records (pid host time nonce): a live PID holds, a dead one is taken over', async () => {
+    const pid = await liveChild();
+    await writeFile(join(inc, 'old.lock'), record(pid));
+    expect((await inspectLock(join(inc, 'old.lock')))!.info!.pid).toBe(pid);
+    expect(await tryLock(join(inc, 'old.lock'))).toBeNull();
+    await writeFile(join(inc, 'old.lock'), record(await deadPid()));
+    const held = await tryLock(join(inc, 'old.lock'));
+    expect(held).not.toBeNull();
+    await held!.release();
+  });
+
+  it('the sweep removes the owner file of a process whose PID was reused, not a live owner’s', async () => {
+    const pid = await liveChild();
+    const dead = `.owner.${pid}.dead01`;
+    const old = `.owner.${pid}.0ld001`;
+    await writeFile(join(inc, dead), record(pid, await otherStartOf(pid)));
+    await writeFile(join(inc, old), record(pid)); // old format, live PID: kept
+    const r = await sweepOrphans(wd);
+    expect(r.removed).toContain(join(inc, dead));
+    expect(r.removed).not.toContain(join(inc, old));
+    expect(await readdir(inc)).toContain(old);
+  });
+
+  it('a process that exits removes its owner files (and Windows beacons)', async () => {
+    await queued('B0000000033');
+    const c = startChild('claim', [wd, 'B0000000033']);
+    children.push(c);
+    await c.waitFor((l) => l === 'ready');
+    c.proc.stdin!.write('go\n');
+    await c.waitFor((l) => l === 'done');
+    const mine = (n: string) => n.startsWith(`.owner.${c.proc.pid}.`) || n.startsWith(`.alive.${c.proc.pid}.`);
+    expect((await readdir(inc)).filter(mine).length).toBeGreaterThan(0);
+    c.proc.stdin!.end(); // the child exits on stdin EOF
+    expect((await c.exited).code).toBe(0);
+    await until(async () => (await readdir(inc)).filter(mine).length === 0, 5_000);
+  });
+});
