@@ -29,6 +29,9 @@ import { receiveMessage } from './message.js';
 import { verifyAnswer } from './verify.js';
 import { dnsblCheck, dnsblReply, isPrivateAddress } from './dnsbl.js';
 import { effectiveConfigLines } from './effective-config.js';
+import { RecipientChecker, outcomeText, type CheckOutcome } from './recipient-check/checker.js';
+import { recipientCheckPlan, type CheckItem } from '../policy/recipient-check.js';
+import { replies } from '../policy/replies.js';
 
 export interface ReceiverOptions {
   workdir: string;
@@ -163,6 +166,8 @@ class ReceiverService implements ConnectionHooks {
   private closing: Promise<void> | null = null;
   private readonly started: ListenSettings;
   private restartNoted = '';
+  /** Recipient verification against the internal server (SPEC 5, issue 15). */
+  readonly checker: RecipientChecker;
 
   constructor(
     private readonly workdir: string,
@@ -174,6 +179,12 @@ class ReceiverService implements ConnectionHooks {
   ) {
     this.writer = new QueueWriter(workdir);
     this.started = listenSettings(watcher.current());
+    this.checker = new RecipientChecker({
+      workdir,
+      settings: () => this.watcher.current().settings.recipientCheck,
+      heloName: () => this.watcher.current().settings.hostname,
+      trace: (line) => this.trace(null, line),
+    });
     watcher.on('applied', (snap) => this.applied(snap));
     watcher.on('rejected', (diags) => this.rejected(diags));
     watcher.on('error', (err) => this.warn(`configuration watcher: ${errText(err)}`));
@@ -516,12 +527,48 @@ class ReceiverService implements ConnectionHooks {
       const d = evaluateRcpt(tx.snapshot, this.policySession(st, session), tx.standing, tx.sender, raw);
       this.traceDecision(st.id, `RCPT <${raw}>`, d);
       if (!d.accept) return cb(new SmtpReplyError(d.reply ?? REPLIES.localError));
+      const plan = recipientCheckPlan(tx.snapshot, this.policySession(st, session), tx.standing, d.targets);
+      for (const n of plan.notes) this.trace(st.id, `  ${n}`);
+      if (plan.items.length) return this.checkRecipient(st, tx, raw, d.targets, plan.items, cb);
       tx.recipients.set(key, { original: raw, targets: d.targets });
       cb();
     } catch (err) {
       this.trace(st.id, `RCPT: internal error ${errText(err)}`);
       cb(new SmtpReplyError(REPLIES.localError));
     }
+  }
+
+  /**
+   * Ask the internal server about an accepted recipient's targets (SPEC 5): 5xx → the alias
+   * whitelist's `550 5.1.1 … User unknown` (the server's own text only in the trace and the
+   * receive log); not askable → recipientCheck.whenUnavailable.
+   */
+  private checkRecipient(
+    st: ConnState,
+    tx: Transaction,
+    raw: string,
+    targets: RecipientTarget[],
+    items: CheckItem[],
+    cb: (err?: Error | null) => void,
+  ): void {
+    const run = Promise.all(items.map((i) => this.checker.check(i))).then((outcomes: CheckOutcome[]) => {
+      outcomes.forEach((o, n) => {
+        const text = `recipient check <${items[n].address}>: ${outcomeText(o)}`;
+        for (const note of o.notes) this.trace(st.id, `  ${note}`);
+        this.trace(st.id, text);
+        this.logs.receive(st.id, '>', `(${text})`);
+      });
+      if (outcomes.some((o) => o.kind === 'unknown')) return cb(new SmtpReplyError(replies.userUnknown(raw)));
+      if (outcomes.some((o) => o.kind === 'unavailable') && tx.snapshot.settings.recipientCheck.whenUnavailable === 'tempfail') {
+        return cb(new SmtpReplyError(replies.recipientUnverified(raw)));
+      }
+      tx.recipients.set(raw.toLowerCase(), { original: raw, targets });
+      cb();
+    });
+    run.catch((err) => {
+      this.trace(st.id, `RCPT: recipient check internal error ${errText(err)}`);
+      cb(new SmtpReplyError(REPLIES.localError));
+    });
   }
 
   private onData(stream: Readable, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
@@ -615,6 +662,8 @@ class ReceiverService implements ConnectionHooks {
     await serversClosed;
     // Sessions cut at the deadline abort their queue files; wait for that, then close the logs.
     await Promise.allSettled([...this.inflight]);
+    // The answers learnt go to verify-cache.json, so the next start does not ask again.
+    await this.checker.close();
     this.trace(null, 'stopped');
     await this.logs.close().catch(() => {});
   }
@@ -674,6 +723,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     }
     const warn = opts.warn ?? ((text: string) => void process.stderr.write(`sekisho receiver: ${text}\n`));
     service = new ReceiverService(snap.workdir, watcher, logs, tls, opts.debug, warn);
+    await service.checker.start();
     await service.listen();
   } catch (err) {
     if (service) {
