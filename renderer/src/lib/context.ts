@@ -3,6 +3,7 @@ import { getContext, setContext } from 'svelte';
 import type { ApiClient } from './api/client.js';
 import type { ControlEvent } from './api/types.js';
 import type { I18n } from './i18n/i18n.svelte.js';
+import type { ConfigHealth } from './state/health.svelte.js';
 
 export interface AppContext {
   api: ApiClient;
@@ -11,6 +12,15 @@ export interface AppContext {
   onEvent(cb: (ev: ControlEvent) => void): () => void;
   /** Open a service's debug console (a window in Electron, a panel in the browser). */
   openDebug(service: 'receiver' | 'delivery'): void;
+  /** Errors and warnings of the configuration (shared by the header and the overview). */
+  health: ConfigHealth;
+  /** Show another tab (the overview links to the queue, the logs, a table). */
+  go(tab: string): void;
+  /**
+   * Register an "unsaved edits" test for the component's lifetime: the app asks before the
+   * page is reloaded or closed while any says yes (issue 13: no lost edits). Returns unregister.
+   */
+  trackDirty(isDirty: () => boolean): () => void;
 }
 
 const KEY = Symbol('sekisho-app');

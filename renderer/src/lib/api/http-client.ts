@@ -15,11 +15,19 @@ export interface HttpClient extends ApiClient {
   login(password: string): Promise<boolean>;
   /** Called when the server answers 401 (session expired): the app shows the login form. */
   onUnauthorized: (() => void) | null;
+  /**
+   * The admin is saving a new control password from this page. The server applies it when it
+   * sees settings.json change, which ends every session, ours too (sessions are bound to the
+   * password) — at a moment this page cannot know. The next 401 logs in with this password
+   * once and repeats the call, so the admin is not thrown out by their own save.
+   */
+  expectPassword(password: string): void;
 }
 
 export function httpClient(base = ''): HttpClient {
   const listeners = new Set<(ev: ControlEvent) => void>();
   let source: EventSource | null = null;
+  let expected: string | null = null;
 
   function openEvents(): void {
     if (source || typeof EventSource === 'undefined') return;
@@ -44,15 +52,25 @@ export function httpClient(base = ''): HttpClient {
   const client: HttpClient = {
     kind: 'http',
     onUnauthorized: null,
+    expectPassword(password) {
+      expected = password || null;
+    },
     async call(method, ...args) {
-      let res: Response;
-      try {
-        res = await fetch(`${base}/api/${method}`, {
+      const send = () =>
+        fetch(`${base}/api/${method}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           credentials: 'same-origin',
           body: JSON.stringify({ args }),
         });
+      let res: Response;
+      try {
+        res = await send();
+        if (res.status === 401 && expected !== null) {
+          const pw = expected;
+          expected = null;
+          if (await client.login(pw)) res = await send();
+        }
       } catch (err) {
         throw new ApiError(`network: ${(err as Error).message}`, method);
       }

@@ -199,6 +199,16 @@ export class TableEditor {
     return id;
   }
 
+  /** Insert a line before `beforeId` (at the start when absent); returns the new row's id. */
+  addRowBefore(beforeId?: number, raw = '', asRule = true): number {
+    const id = this.nextId++;
+    const i = beforeId === undefined ? 0 : Math.max(0, this.indexOf(beforeId));
+    this.mutate(null, (rows) => {
+      rows.splice(i, 0, { id, raw, rule: asRule });
+    });
+    return id;
+  }
+
   /** Swap a row with the line above it. Every other line, comments included, keeps its place. */
   moveUp(id: number): void {
     const i = this.indexOf(id);

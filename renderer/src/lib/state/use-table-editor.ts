@@ -19,8 +19,10 @@ export function useTableEditor(ctx: AppContext, table: TableName): TableEditor {
     const off = ctx.onEvent((ev) => {
       if (ev.type === 'config' && ev.table === table) editor.onConfigChanged(ev.version);
     });
+    const untrack = ctx.trackDirty(() => editor.dirty);
     return () => {
       off();
+      untrack();
       editor.dispose();
     };
   });
