@@ -425,7 +425,10 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
     async retryNow(id) {
       // A message being delivered right now is being retried already.
       await withMessage(id, 'skip', async (record) => {
-        await writeControl(workdir, { ...record, nextAttemptAt: new Date().toISOString() });
+        // retryRequestedAt: the delivery process (another process) then really connects, even
+        // to a hop it found unreachable a moment ago (docs/queue-format.md).
+        const now = new Date().toISOString();
+        await writeControl(workdir, { ...record, nextAttemptAt: now, retryRequestedAt: now });
       });
     },
     async deleteMessage(id) {

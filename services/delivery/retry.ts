@@ -21,6 +21,11 @@ export interface AttemptOutcome {
   reply: string;
   /** `host[ip]:port`, or '' when no host answered. */
   host: string;
+  /**
+   * No attempt was made: the hop was found unreachable a moment ago (delivery/dead-hosts.ts).
+   * The reply is kept, the attempt counters are not advanced (the time limits still apply).
+   */
+  notTried?: boolean;
 }
 
 const HOUR_MS = 3600_000;
@@ -36,6 +41,16 @@ export function applyOutcome(
   policy: RetrySettings,
 ): RecipientState {
   if (state.status !== 'pending') return state;
+  if (outcome.notTried) {
+    // Nothing was sent: only an expired clock (of an earlier real attempt) ends the wait.
+    const next: RecipientState = { ...state, lastReply: outcome.reply };
+    if (outcome.host) next.lastHost = outcome.host;
+    const first = state.firstAttemptAt ? Date.parse(state.firstAttemptAt) : NaN;
+    if (Number.isFinite(first) && policy.noResponseHours > 0 && now.getTime() - first >= policy.noResponseHours * HOUR_MS) {
+      next.status = 'failed';
+    }
+    return next;
+  }
   const firstAttemptAt = state.firstAttemptAt ?? now.toISOString();
   const next: RecipientState = {
     ...state,

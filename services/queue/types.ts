@@ -51,4 +51,10 @@ export interface ControlRecord {
   origin: 'message' | 'bounce' | 'double-bounce';
   /** For a bounce: the ID of the message it reports on. */
   bounceOf?: QueueId;
+  /**
+   * ISO time an administrator asked for an attempt now (control retryNow, docs/queue-format.md):
+   * that attempt goes to every next hop even if it was found unreachable a moment ago
+   * (delivery/dead-hosts.ts). The attempt's control-file write drops it.
+   */
+  retryRequestedAt?: string;
 }

@@ -33,6 +33,19 @@ describe('applyOutcome (SPEC 8)', () => {
     expect(s.status).toBe('failed');
   });
 
+  it('a hop skipped as unreachable a moment ago is no attempt: counters stay, the time limit still ends it', () => {
+    const skipped = { kind: 'noanswer' as const, reply: 'ECONNREFUSED (host unreachable a moment ago, not tried again yet)', host: 'h:25', notTried: true };
+    let s = applyOutcome(fresh, skipped, t0, policy);
+    expect(s).toMatchObject({ status: 'pending', attempts: 0, lastReply: skipped.reply });
+    expect(s.firstAttemptAt).toBeUndefined();
+    s = applyOutcome(s, { kind: 'noanswer', reply: 'ECONNREFUSED', host: 'h:25' }, t0, policy);
+    expect(s.attempts).toBe(1);
+    s = applyOutcome(s, skipped, after(23), policy);
+    expect([s.status, s.attempts, s.lastAttemptAt]).toEqual(['pending', 1, t0.toISOString()]);
+    s = applyOutcome(s, skipped, after(24), policy);
+    expect(s.status).toBe('failed');
+  });
+
   it('5xx is retried refusalRetries more times, then fails', () => {
     let s = applyOutcome(fresh, { kind: 'perm', reply: '550 no', host: 'h' }, t0, policy);
     expect([s.status, s.refusals]).toEqual(['pending', 1]);
