@@ -3,23 +3,32 @@
 // for them to the supervisor (docs/receiver.md "Processes"):
 // - one `ready ports=…` line once every worker serves; a worker that cannot start (port in
 //   use, broken configuration) makes the whole receiver exit 1 with its message on stderr;
-// - SIGTERM/SIGINT stops every worker gracefully (each lets its messages in DATA finish);
+// - a stop request (the supervisor's `stop` line or stdin EOF through the parent guard, or
+//   SIGTERM/SIGINT on POSIX; services/supervisor/stop-request.ts) is passed to every worker as
+//   an IPC message `{type: 'stop'}` — not a signal, which on Windows would be a hard kill — and
+//   each stops gracefully (lets its messages in DATA finish); a worker still there after the
+//   grace period is killed;
 // - a worker that dies takes the others down and the receiver exits 1, so the supervisor
 //   restarts one consistent receiver (with its backoff) instead of a half-sized one;
-// - when this process dies (even SIGKILL) the workers see their channel close and exit, so no
-//   orphan keeps the port.
+// - when this process dies (even SIGKILL) the workers see their channel close and stop the
+//   same graceful way, so no orphan keeps the port.
 // SCHED_NONE: each worker accepts from the shared socket itself; with Node's default
 // round-robin the primary would accept every connection and pass it on (a system call and an
 // IPC message per connection).
 import cluster, { type Worker } from 'node:cluster';
+import { onStopRequest, requestOwnStop } from '../supervisor/stop-request.js';
+import { withoutParentGuard } from '../supervisor/parent-guard.js';
 
 const STOP_GRACE_MS = 20_000;
 
 export async function runReceiverPrimary(processes: number): Promise<number> {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ silent: false });
+  // The workers write to our stdout/stderr, but stdin is the supervisor's pipe to this
+  // process alone: a worker reading it could swallow the `stop` line. Hence no stdin and no
+  // parent guard (it reads stdin) for the workers; their lifeline is the IPC channel.
+  cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: withoutParentGuard(process.execArgv) });
   const workers: Worker[] = [];
-  /** Asked to stop by the supervisor (signal), as opposed to a worker failing. */
+  /** Asked to stop by the supervisor, as opposed to a worker failing. */
   let requested = false;
   let failed = false;
   let readyCount = 0;
@@ -27,18 +36,22 @@ export async function runReceiverPrimary(processes: number): Promise<number> {
 
   const alive = () => workers.filter((w) => w.process.exitCode === null && w.process.signalCode === null);
   const stopAll = () => {
-    for (const w of alive()) w.process.kill('SIGTERM');
+    for (const w of alive()) {
+      try {
+        w.send({ type: 'stop' });
+      } catch {
+        // Its channel is already closed: it is leaving (and the timer below makes sure).
+      }
+    }
     setTimeout(() => alive().forEach((w) => w.process.kill('SIGKILL')), STOP_GRACE_MS).unref();
   };
 
   return new Promise<number>((resolve) => {
-    const stop = () => {
+    const off = onStopRequest(() => {
       if (requested || failed) return;
       requested = true;
       stopAll();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    });
 
     for (let i = 0; i < processes; i++) {
       const w = cluster.fork({ SEKISHO_RECEIVER_PROCESSES: String(processes), SEKISHO_RECEIVER_WORKER: String(i + 1) });
@@ -58,8 +71,7 @@ export async function runReceiverPrimary(processes: number): Promise<number> {
           failed = true;
         }
         if (alive().length === 0) {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
+          off();
           resolve(failed ? 1 : 0);
         }
       });
@@ -67,7 +79,15 @@ export async function runReceiverPrimary(processes: number): Promise<number> {
   });
 }
 
-/** In a worker: leave at once when the primary is gone (its IPC channel closed). */
+/**
+ * In a worker: stop gracefully when the primary says so, or when it is gone (its IPC channel
+ * closed). A worker still starting has nothing in flight and leaves at once.
+ */
 export function exitWithPrimary(): void {
-  process.on('disconnect', () => process.exit(1));
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'stop' && !requestOwnStop('stop requested by the receiver primary')) process.exit(0);
+  });
+  process.on('disconnect', () => {
+    if (!requestOwnStop('the receiver primary is gone')) process.exit(1);
+  });
 }

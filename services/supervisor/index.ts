@@ -6,17 +6,19 @@
 //   stopped   not running and not wanted (initial, or after stop())
 //   starting  spawned, waiting for its `ready` line
 //   running   said `ready`
-//   stopping  SIGTERM sent, waiting for the exit (SIGKILL after the grace period)
+//   stopping  asked to stop (a `stop` line on its stdin, stop-request.ts), waiting for the
+//             exit; killed with its tree after the grace period, and lastExit says so
 //   crashed   died before it was ready (port in use, broken config, no `ready` in time);
 //             lastError says why; a restart is scheduled with backoff (nextRestartAt)
 //   backoff   died while running; a restart is scheduled with backoff (nextRestartAt)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { cliCommand } from '../cli/spawn.js';
+import { cliCommand } from './command.js';
 import type { ControlEvent, ServiceName, ServiceStatus } from '../control/api.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { exitReason } from './exit-reason.js';
-import { killTreeSync, signalTree } from './kill-tree.js';
+import { killGroupLeftovers, killTree, killTreeSync } from './kill-tree.js';
+import { STOP_LINE } from './stop-request.js';
 import { LineSplitter, RingBuffer } from './line-buffer.js';
 import { parseReadyLine } from './ready-line.js';
 import { withParentGuard } from './parent-guard.js';
@@ -24,7 +26,9 @@ import { withParentGuard } from './parent-guard.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 export { parseReadyLine } from './ready-line.js';
 export { exitReason } from './exit-reason.js';
-export { PARENT_GUARD_IMPORT, withParentGuard } from './parent-guard.js';
+export { PARENT_GUARD_IMPORT, withParentGuard, withoutParentGuard } from './parent-guard.js';
+export { STOP_LINE, STOP_EVENT, onStopRequest, requestOwnStop } from './stop-request.js';
+export { cliCommand, type CliCommand } from './command.js';
 
 export interface ChildSpec {
   command: string;
@@ -44,7 +48,10 @@ export interface SupervisorOptions {
    */
   commandFor?: (name: ServiceName, debug: boolean) => ChildSpec;
   backoff?: Partial<BackoffPolicy>;
-  /** Time between SIGTERM and SIGKILL. Default 20 s: delivery lets in-flight attempts finish (15 s) on SIGTERM. */
+  /**
+   * Time between the stop request and the forced kill of the tree. Default 20 s: the receiver
+   * lets messages in DATA finish for up to 10 s, delivery its attempts in flight for up to 15 s.
+   */
   stopGraceMs?: number;
   /** A child that has not printed `ready` by then is killed and counted as a failed start. Default 60 s. */
   startTimeoutMs?: number;
@@ -92,6 +99,8 @@ interface ServiceRecord {
   /** Waiters of the current child's exit. */
   exitWaiters: Array<() => void>;
   killTimer: NodeJS.Timeout | null;
+  /** Set when the grace period ran out and the supervisor killed the child: "killed after N s". */
+  killedReason: string | null;
 }
 
 const STDERR_HEAD_LINES = 40;
@@ -144,6 +153,7 @@ export class Supervisor extends EventEmitter {
         startWaiters: [],
         exitWaiters: [],
         killTimer: null,
+        killedReason: null,
       });
     }
   }
@@ -197,7 +207,11 @@ export class Supervisor extends EventEmitter {
     return ready;
   }
 
-  /** Stop a service: SIGTERM to its process group, SIGKILL after the grace period. */
+  /**
+   * Stop a service gracefully: the line `stop` on its stdin (stop-request.ts; the same on every
+   * platform), then, only if it has not exited after the grace period, kill its tree and report
+   * "killed after N s" in lastExit.reason, lastError and the debug output.
+   */
   async stop(name: ServiceName): Promise<ServiceStatus> {
     const r = this.record(name);
     this.cancelRestart(r);
@@ -212,8 +226,18 @@ export class Supervisor extends EventEmitter {
       r.state = 'stopping';
       this.emitStatus();
       const pid = r.pid!;
-      signalTree(pid, 'SIGTERM');
-      r.killTimer = setTimeout(() => signalTree(pid, 'SIGKILL'), this.stopGraceMs);
+      const child = r.child;
+      // A child that already closed its stdin (exiting) gets the EPIPE swallowed by the
+      // 'error' listener of spawnChild; the kill timer still guards it.
+      if (child.stdin?.writable) child.stdin.write(`${STOP_LINE}\n`);
+      r.killTimer = setTimeout(() => {
+        r.killTimer = null;
+        if (r.child !== child) return;
+        const secs = Math.round(this.stopGraceMs / 100) / 10;
+        r.killedReason = `killed after ${secs} s: did not stop within the grace period`;
+        this.addOutput(r, `[supervisor] ${r.name} (pid ${pid}) did not stop within ${secs} s after the stop request; killing it`);
+        killTree(pid, child);
+      }, this.stopGraceMs);
     }
     await this.waitExit(r);
     return this.status(name);
@@ -291,6 +315,7 @@ export class Supervisor extends EventEmitter {
     r.stderrHead = [];
     r.startFailure = null;
     r.readyAt = null;
+    r.killedReason = null;
     let child: ChildProcess;
     try {
       const spec = this.commandFor(r.name, r.debug);
@@ -299,7 +324,8 @@ export class Supervisor extends EventEmitter {
         cwd: spec.cwd,
         // Own process group on POSIX so stop() reaches grandchildren (kill -pid).
         detached: process.platform !== 'win32',
-        // stdin stays an open pipe: a child may treat its end as "the supervisor is gone".
+        // stdin stays an open pipe: the stop protocol (a `stop` line) and, through the parent
+        // guard, its end as "the supervisor is gone".
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,
       });
@@ -315,7 +341,7 @@ export class Supervisor extends EventEmitter {
     const startTimer = setTimeout(() => {
       if (r.child !== child || r.state !== 'starting') return;
       r.startFailure = `did not report ready within ${Math.round(this.startTimeoutMs / 1000)} s`;
-      if (child.pid) signalTree(child.pid, 'SIGKILL');
+      if (child.pid) killTree(child.pid, child);
     }, this.startTimeoutMs);
 
     const out = new LineSplitter((line) => {
@@ -379,7 +405,7 @@ export class Supervisor extends EventEmitter {
     if (r.killTimer) clearTimeout(r.killTimer);
     r.killTimer = null;
     // Whatever the leader left behind in its group goes with it.
-    if (r.pid !== null) signalTree(r.pid, 'SIGKILL');
+    if (r.pid !== null) killGroupLeftovers(r.pid);
     const wasStarting = r.state === 'starting';
     const intentional = r.state === 'stopping';
     const ranMs = r.readyAt !== null ? Date.now() - r.readyAt : 0;
@@ -388,10 +414,14 @@ export class Supervisor extends EventEmitter {
     r.spawnedAt = null;
     r.ports = [];
     const reason = spawnError ?? r.startFailure ?? exitReason(r.name, r.stderrHead, code, signal);
-    r.lastExit = { code, signal, at: new Date().toISOString(), reason: intentional ? 'stopped' : reason };
+    const killed = r.killedReason;
+    r.killedReason = null;
+    r.lastExit = { code, signal, at: new Date().toISOString(), reason: intentional ? (killed ?? 'stopped') : reason };
 
     if (intentional) {
       r.state = 'stopped';
+      // A forced stop is worth a look (a hung attempt, a stuck disk): keep it visible.
+      if (killed) r.lastError = killed;
       this.settleStart(r, new Error(`${r.name} was stopped before it was ready`));
     } else {
       r.lastError = reason;

@@ -1,5 +1,5 @@
-// `sekisho delivery --workdir DIR [--debug]` (SPEC 9): run the queue runner until SIGTERM or
-// SIGINT. Prints `ready` on stdout once running, so a supervisor knows the child is up.
+// `sekisho delivery --workdir DIR [--debug]` (SPEC 9): run the queue runner until asked to stop
+// (services/supervisor/stop-request.ts). Prints `ready` on stdout once running, so a supervisor knows the child is up.
 import type { ParsedArgs } from '../args.js';
 import { runService } from '../service-run.js';
 import { startDelivery } from '../../delivery/index.js';

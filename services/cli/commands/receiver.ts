@@ -1,5 +1,5 @@
-// `sekisho receiver --workdir DIR [--debug]` (SPEC 9): run the SMTP receiver until SIGTERM or
-// SIGINT. Prints `ready ports=2525,2526` on stdout once every listener is up, so a supervisor
+// `sekisho receiver --workdir DIR [--debug]` (SPEC 9): run the SMTP receiver until asked to
+// stop (services/supervisor/stop-request.ts). Prints `ready ports=2525,2526` on stdout once every listener is up, so a supervisor
 // knows the child serves; a startup problem (port in use, broken configuration) is one line
 // on stderr and exit code 1. With receiver.processes > 1 the same, for that many processes
 // sharing the ports (receiver-primary.ts).

@@ -31,9 +31,11 @@ afterEach(async () => {
   for (const s of live.splice(0)) await s.close();
 });
 
-// Stays up until SIGTERM; prints its argv so the test sees the --debug flag.
+// Stays up until the supervisor's `stop` line on stdin (the stop protocol, spoken here by
+// hand: services/supervisor/stop-request.ts); prints its argv so the test sees the --debug flag.
 const SERVER = `
-process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
+let said = '';
+process.stdin.on('data', (d) => { said += d; if (said.includes('stop\\n')) { console.log('bye'); process.exit(0); } });
 console.log('args ' + process.argv.slice(2).join(' '));
 console.log('ready ports=2525,2526');
 setInterval(() => {}, 1000);
@@ -107,6 +109,10 @@ describe('Supervisor', () => {
     const stopped = await sup.stop('receiver');
     expect(stopped.state).toBe('stopped');
     expect(stopped.lastExit?.signal).toBe('SIGKILL');
+    // The parent never answered the stop request: the kill is reported, not passed off as a stop.
+    expect(stopped.lastExit?.reason).toBe('killed after 0.3 s: did not stop within the grace period');
+    expect(stopped.lastError).toBe(stopped.lastExit?.reason);
+    expect(sup.debugOutput('receiver').some((l) => l.includes('did not stop within 0.3 s'))).toBe(true);
     await waitFor(() => !alive(st.pid!) && !alive(gpid), 5_000, 'parent and grandchild gone');
   });
 
