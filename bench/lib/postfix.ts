@@ -23,6 +23,8 @@ export async function startPostfix(opts: {
   sinkPort: number;
   /** smtpd process limit; Postfix serves one session per smtpd process. */
   smtpdProcesses: number;
+  /** More main.cf lines, after the generated ones (a later line overrides an earlier one). */
+  extraMain?: string[];
 }): Promise<PostfixInstance> {
   const configDir = join(opts.root, 'etc');
   const queueDir = join(opts.root, 'spool');
@@ -68,6 +70,7 @@ export async function startPostfix(opts: {
     `maillog_file = ${join(opts.root, 'maillog')}`,
     `smtp_tls_security_level = none`,
     `smtpd_tls_security_level = none`,
+    ...(opts.extraMain ?? []),
     ``,
   ].join('\n');
   await writeFile(join(configDir, 'main.cf'), main);
