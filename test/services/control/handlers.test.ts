@@ -289,6 +289,32 @@ describe('logs, explain, tls, version', () => {
     await expectControlError(api.readLog({ kind: 'secret' as never }), 400);
   });
 
+  it('searches the logs together, counts the day and tells errors from warnings', async () => {
+    const day = dayName(new Date());
+    for (const k of ['receive', 'sender']) await mkdir(join(workdir, 'log', k), { recursive: true });
+    const d = new Date();
+    const hh = String(d.getHours()).padStart(2, '0');
+    await writeFile(join(workdir, 'log', 'sender', `${day}.log`), `[${hh}:00:00:000] [B0000000001] <a@example.jp> failed host=h:25: 550 no\n`);
+    await writeFile(join(workdir, 'log', 'receive', `${day}.log`), `[01/Jan/2026:${hh}:00:00], c1, < RCPT TO:<a@example.jp>\n`);
+    const hits = await api.searchLogs({ text: 'A@example.jp' });
+    expect(hits.map((h) => h.kind)).toEqual(['receive', 'sender']);
+    await expectControlError(api.searchLogs({ text: '' }), 400);
+    await expectControlError(api.searchLogs({ text: 'x', kinds: ['secret' as never] }), 400);
+
+    // A broken gateway.dat: one error, apart from the warnings, and among the last errors.
+    await writeFile(join(workdir, 'gateway.dat'), 'example.jp, 999.1.1.1\r\n');
+    const health = await api.configHealth();
+    expect(health.errors.map((e) => [e.file, e.line])).toEqual([['gateway.dat', 1]]);
+    expect(health.warnings.every((w) => w.severity !== 'error')).toBe(true);
+    const stats = await api.trafficStats();
+    expect(stats.day).toBe(day);
+    expect(stats.totals.bounced).toBe(1);
+    expect(stats.hours[d.getHours()].bounced).toBe(1);
+    expect(stats.lastErrors.map((e) => e.source).sort()).toEqual(['config', 'delivery']);
+    expect(stats.lastErrors.find((e) => e.source === 'config')!.text).toMatch(/^gateway\.dat:1:\d+ /);
+    await expectControlError(api.trafficStats('26-12-05'), 400);
+  });
+
   it('explains a decision with the rule that made it', async () => {
     await writeFile(join(workdir, 'domains.dat'), 'test.jp\r\n');
     await writeFile(join(workdir, 'aliases.dat'), 'user1@test.jp -> user1@test.jp\r\n');
