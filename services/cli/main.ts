@@ -10,10 +10,12 @@ const commands: Record<string, () => Promise<{ run: Command }>> = {
   receiver: () => import('./commands/receiver.js'),
   delivery: () => import('./commands/delivery.js'),
   serve: () => import('./commands/serve.js'),
+  stop: () => import('./commands/stop.js'),
 };
 
 const USAGE = `usage:
   sekisho serve    --workdir DIR [--init]   receiver + delivery + control API, headless
+  sekisho stop     --workdir DIR [--timeout SEC]  stop that serve gracefully (exit 0; 1 none/failed; 3 killed)
   sekisho receiver --workdir DIR [--debug]
   sekisho delivery --workdir DIR [--debug]
   sekisho check    --workdir DIR            validate every file; exit 1 with file:line errors

@@ -159,6 +159,15 @@ export interface ControlApi {
   // TLS, version
   tlsInfo(): Promise<TlsInfo>;
   version(): Promise<VersionInfo>;
+
+  // Lifecycle
+  /**
+   * Stop the running `sekisho serve` the graceful way (children asked to stop, then serve exits
+   * 0); resolves once the stop has begun. Over HTTP it needs the control secret or password
+   * even when control.password is empty (docs/control-api.md). Refused (409) where nothing
+   * can be shut down this way (the Electron app supervising its own children).
+   */
+  shutdown(): Promise<void>;
 }
 
 /** The method names, for the preload's allow-list and the HTTP router. */
@@ -169,4 +178,5 @@ export const CONTROL_METHODS = [
   'serviceStatus', 'startService', 'stopService', 'restartService', 'debugOutput',
   'listQueue', 'retryNow', 'deleteMessage', 'bounceMessage',
   'readLog', 'searchLogs', 'trafficStats', 'configHealth', 'explain', 'tlsInfo', 'version',
+  'shutdown',
 ] as const satisfies ReadonlyArray<keyof ControlApi>;

@@ -71,6 +71,11 @@ export interface ControlApiOptions {
   supervisor: ServiceControl;
   /** Shown by version(); Electron passes process.versions.electron. */
   electronVersion?: string;
+  /**
+   * What shutdown() does: `sekisho serve` passes its graceful stop (children stopped, then exit
+   * 0). Absent (the Electron app): shutdown() is refused with 409.
+   */
+  requestShutdown?: () => void;
 }
 
 /** Reason written into a message the administrator bounces (see bounceMessage). */
@@ -494,6 +499,13 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
         ...(opts.electronVersion ? { electron: opts.electronVersion } : process.versions.electron ? { electron: process.versions.electron } : {}),
         workdir: workPaths(workdir).root,
       };
+    },
+
+    async shutdown() {
+      if (!opts.requestShutdown) throw conflict('this process cannot be shut down through the control API');
+      // After this call's answer is on its way: the stop closes the HTTP server in the end.
+      const request = opts.requestShutdown;
+      setImmediate(request);
     },
   };
   return api;

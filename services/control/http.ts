@@ -4,6 +4,9 @@
 //   GET  /api/events    server-sent events, one `data: <ControlEvent JSON>` each
 //   GET  /api/session   {"passwordRequired": bool, "loggedIn": bool}
 //   POST /api/login     {"password": "..."} -> session cookie;  POST /api/logout
+// Authentication: `Authorization: Bearer <control secret>` (services/control/secret.ts) on any
+// /api call, or control.password (login cookie or Bearer). `shutdown` always needs one of the
+// two, even when control.password is empty (401 without, 401 for a wrong one).
 //   GET  /*             the built renderer (index.html fallback)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -31,6 +34,11 @@ export interface ControlServerOptions {
   password: string | (() => string);
   /** The built renderer (dist/renderer); absent or missing: a placeholder page. */
   staticDir?: string | null;
+  /**
+   * The control secret of the work folder (<workdir>/control.secret). Accepted as a Bearer token
+   * for every call; the only way to call `shutdown` when control.password is empty.
+   */
+  secret?: string | null;
   /** Pushed to every /api/events client. */
   events?: ControlEventSource;
   /** Largest accepted JSON body. Default 5 MB (a big aliases.dat import fits). */
@@ -99,16 +107,21 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     if (!originAllowed(req)) return sendJson(res, 403, { ok: false, error: 'cross-origin request refused' });
     const route = url.pathname.slice('/api/'.length);
     const who = req.socket.remoteAddress ?? '';
-    const bearer = password ? bearerToken(req) : null;
+    const secret = opts.secret || '';
+    // Without a password or a secret a Bearer header means nothing here (as before the secret).
+    const bearer = password || secret ? bearerToken(req) : null;
     if (bearer !== null) {
       // A wrong Bearer password is a guess like a wrong login: same throttle.
       if (throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
-      if (!safeEqual(bearer, password)) {
+      const matches = (!!secret && safeEqual(bearer, secret)) || (!!password && safeEqual(bearer, password));
+      if (!matches) {
         throttle.fail(who);
-        return sendJson(res, 401, { ok: false, error: 'wrong password' });
+        return sendJson(res, 401, { ok: false, error: password ? 'wrong password' : 'wrong control secret' });
       }
     }
-    const loggedIn = !password || bearer !== null || hasSession(req, password);
+    /** Proved the secret or the password (not merely "no password is set"). */
+    const authenticated = bearer !== null || (!!password && hasSession(req, password));
+    const loggedIn = !password || authenticated;
 
     if (route === 'session' && req.method === 'GET') {
       const state = { passwordRequired: !!password, loggedIn };
@@ -129,6 +142,11 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     }
     if (!METHODS.has(route)) return sendJson(res, 404, { ok: false, error: `unknown API method "${route}"` });
     if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'use POST' });
+    if (route === 'shutdown' && !authenticated) {
+      // Stopping the mail service needs proof even on an open loopback API: a page in the
+      // admin's browser cannot send the header (no CORS), another local user cannot read the file.
+      return sendJson(res, 401, { ok: false, error: 'shutdown needs the control secret (Authorization: Bearer, from control.secret in the work folder) or the control password' });
+    }
     return call(req, res, route as keyof ControlApi);
   }
 

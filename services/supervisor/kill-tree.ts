@@ -61,6 +61,33 @@ export function killTreeSync(pid: number): void {
   }
 }
 
+/**
+ * Kill one process that is not our child (`sekisho stop` giving up on a serve): Windows with its
+ * tree (`taskkill /T /F`, else the process alone); POSIX the process alone — it is not
+ * necessarily a group leader, and its children's parent guard stops them when it is gone.
+ */
+export function killProcessSync(pid: number): void {
+  if (isWindows) {
+    killTreeSync(pid);
+    return;
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Whether a process (not a group) is alive; EPERM means alive but not ours. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Whether any process of the group (POSIX) or the process (Windows) is still alive. */
 export function treeAlive(pid: number): boolean {
   try {

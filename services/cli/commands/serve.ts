@@ -7,9 +7,14 @@
 //   control http://127.0.0.1:8025/
 //   receiver running pid 1234 ports 2525     (every state change of a service)
 //   ready control=http://127.0.0.1:8025/ receiver=running delivery=running
-// SIGINT / SIGTERM (Ctrl+C, service manager): children stopped, exit 0. A second signal
-// kills at once.
-import { existsSync } from 'node:fs';
+// Stopping: `sekisho stop --workdir DIR` (the control API's shutdown with the control secret),
+// or SIGINT / SIGTERM (Ctrl+C, a POSIX service manager). Either way the children are asked to
+// stop gracefully (the supervisor's `stop` line; killed only after its grace period), then
+// serve exits 0. A second signal kills at once.
+//
+// Files in the work folder while serve runs: control.secret (kept, services/control/secret.ts)
+// and serve.json (pid and control address, for `sekisho stop`; removed on exit).
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { flag, list, opt, requireOpt, UsageError, type ParsedArgs } from '../args.js';
@@ -24,6 +29,9 @@ import { readSettingsFile } from '../../config/settings-file.js';
 import { formatDiagnostic } from '../../config/types.js';
 import { workPaths } from '../../config/paths.js';
 import { initWorkdir } from '../../config/init.js';
+import { writeFileAtomic } from '../../config/atomic.js';
+import { ensureControlSecret } from '../../control/secret.js';
+import { serveStatePath, type ServeState } from '../../control/serve-state.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`sekisho serve: ${line}\n`);
@@ -85,13 +93,15 @@ export async function run(args: ParsedArgs): Promise<number> {
   let password = control.password;
 
   // --- supervisor, API, events, HTTP
+  const secret = ensureControlSecret(workdir);
   const supervisor = new Supervisor({ workdir });
   const killChildren = () => supervisor.killAllSync();
   // Whatever happens to this process, no child may outlive it.
   process.on('exit', killChildren);
   const bus = new ControlEventBus();
   bus.pipeFrom(supervisor);
-  const api = createControlApi({ workdir, supervisor });
+  let requestStop: (why: string) => void = () => {};
+  const api = createControlApi({ workdir, supervisor, requestShutdown: () => requestStop('shutdown requested through the control API') });
 
   let server;
   try {
@@ -99,6 +109,7 @@ export async function run(args: ParsedArgs): Promise<number> {
       bind: control.bind,
       port: control.port,
       password: () => password,
+      secret,
       staticDir: await staticDir(args),
       events: bus,
     });
@@ -120,6 +131,19 @@ export async function run(args: ParsedArgs): Promise<number> {
     });
   });
   out(`control ${server.url}`);
+  // For `sekisho stop`: which process to wait for and where to ask (the port may be an override).
+  const statePath = serveStatePath(workdir);
+  const state: ServeState = { pid: process.pid, url: server.url, port: server.port, startedAt: new Date().toISOString() };
+  await writeFileAtomic(statePath, `${JSON.stringify(state)}\n`).catch((e) => err(`cannot write ${statePath}: ${(e as Error).message}`));
+  const removeState = () => {
+    try {
+      // Only our own: a second serve started on the same folder by mistake must not lose its file.
+      if ((JSON.parse(readFileSync(statePath, 'utf8')) as ServeState).pid === process.pid) unlinkSync(statePath);
+    } catch {
+      // Gone already.
+    }
+  };
+  process.on('exit', removeState);
 
   // One line per state change, so the console of a headless server tells the story.
   const last = new Map<ServiceName, string>(supervisor.statusAll().map((s) => [s.name, `${s.state}:${s.pid}`]));
@@ -130,21 +154,27 @@ export async function run(args: ParsedArgs): Promise<number> {
       if (last.get(s.name) === `${s.state}:${s.pid}`) continue;
       last.set(s.name, `${s.state}:${s.pid}`);
       (s.state === 'crashed' || s.state === 'backoff' ? err : out)(line);
+      // A child that had to be killed at the end of its grace period: say so, it is worth a look.
+      if (s.state === 'stopped' && s.lastExit?.reason.startsWith('killed after')) err(`${s.name} ${s.lastExit.reason}`);
     }
   });
 
-  // --- run until a signal
+  // --- run until a signal or a shutdown request
   let stopping = false;
   const stopped = new Promise<void>((done) => {
+    requestStop = (why) => {
+      if (stopping) return;
+      stopping = true;
+      out(`${why}: stopping`);
+      done();
+    };
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopping) {
         // Second Ctrl+C: no more waiting.
         supervisor.killAllSync();
         process.exit(1);
       }
-      stopping = true;
-      out(`${sig}: stopping`);
-      done();
+      requestStop(sig);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -161,9 +191,12 @@ export async function run(args: ParsedArgs): Promise<number> {
 
   await stopped;
   folder.close();
-  await server.close();
+  // Children first, the HTTP server last: the UI (and `sekisho stop`) see the services go
+  // through 'stopping' to 'stopped'. The supervisor starts nothing once closing.
   await supervisor.close();
+  await server.close();
   process.off('exit', killChildren);
+  removeState();
   out('stopped');
   // Nothing should be left, but a stray handle must not keep a stopped serve alive.
   setTimeout(() => process.exit(0), 2000).unref();
