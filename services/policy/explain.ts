@@ -9,6 +9,8 @@ import { formatIp, parseIp } from './ip.js';
 import { evaluateRcpt } from './recipients.js';
 import { formatReply } from './replies.js';
 import { lookupRoute } from './route.js';
+import { describeCheck, hopsText, recipientCheckPlan, type CheckAnswer } from './recipient-check.js';
+import { replies } from './replies.js';
 import type { Decision, ExplainRequest, ExplainResult, PolicySession, RecipientTarget, SenderArg } from './types.js';
 
 export interface ExplainOptions {
@@ -18,6 +20,12 @@ export interface ExplainOptions {
   clientHostname?: string;
   /** Add every look-up (the trace) under each line of `text`. */
   verbose?: boolean;
+  /**
+   * Recipient verification (SPEC 5): the cached answer for an address (verify-cache.json, read
+   * by the caller). explain never asks the internal server itself — it is a pure "what would
+   * happen" — so an address without a fresh cached answer is reported as "would be asked".
+   */
+  recipientCheck?: (address: string) => CheckAnswer | undefined;
 }
 
 /** `''` and `<>`: the null sender; `#blank`: `MAIL FROM:` with an empty argument. */
@@ -122,10 +130,33 @@ export function explain(snap: ConfigSnapshot, req: ExplainRequest, opts: Explain
       recipients.push({ address: to, ...summary(d), trace: d.trace });
       continue;
     }
+    const plan = recipientCheckPlan(snap, session, mail.standing, d.targets);
+    const checks = [...plan.notes];
+    let refusedBy: string | null = null;
+    const now = session.now.getTime();
+    const lifetimes = snap.settings.recipientCheck;
+    for (const item of plan.items) {
+      const a = opts.recipientCheck?.(item.address.toLowerCase());
+      const fresh = a && now - a.at < (a.answer === 'exists' ? lifetimes.existsCacheSec : lifetimes.unknownCacheSec) * 1000;
+      if (a && fresh) {
+        checks.push(`recipient check <${item.address}>: ${describeCheck(a, true, now)}`);
+        if (a.answer === 'unknown') refusedBy ??= describeCheck(a, true, now);
+      } else {
+        checks.push(`recipient check <${item.address}>: no cached answer; the receiver would ask ${hopsText(item.hops)}`);
+      }
+    }
+    if (refusedBy) {
+      const reply = replies.userUnknown(to.trim().replace(/^<(.*)>$/, '$1'));
+      text.push(`${shown}: refused ${formatReply(reply)} (${d.reason}; ${refusedBy})`);
+      detail([...d.trace, ...checks]);
+      recipients.push({ address: to, accept: false, reply: formatReply(reply), ...(d.rule ? { rule: formatRef(d.rule) } : {}), reason: `${d.reason}; ${refusedBy}`, trace: [...d.trace, ...checks] });
+      continue;
+    }
     const route = d.targets.map((t) => routeOf(snap, t)).join('; ');
-    text.push(`${shown}: accepted -> ${d.reason}; ${route}`);
-    detail(d.trace);
-    recipients.push({ address: to, ...summary(d), route, trace: [...d.trace, route] });
+    const checked = checks.filter((c) => c.startsWith('recipient check')).map((c) => c.replace(/^recipient check <[^>]*>: /, ''));
+    text.push(`${shown}: accepted -> ${d.reason}; ${route}${checked.length ? `; ${checked.join('; ')}` : ''}`);
+    detail([...d.trace, ...checks]);
+    recipients.push({ address: to, ...summary(d), route, trace: [...d.trace, ...checks, route] });
   }
   return { connect: summary(connect), mailFrom: summary(mail), recipients, text };
 }

@@ -2,7 +2,7 @@
 // asked of the internal server, where (the gateway.dat hops of the target's domain, in file
 // order, as delivery tries them), and how an answer reads in the trace, the receive log and
 // `explain`. The asking itself is services/receiver/recipient-check/.
-import type { ConfigSnapshot } from '../config/types.js';
+import type { ConfigSnapshot, Diagnostic } from '../config/types.js';
 import { normalizeDomain, parseAddress } from './address.js';
 import { isTrusted } from './effect.js';
 import { formatHostPort, gatewayLinesFor } from './route.js';
@@ -118,4 +118,30 @@ export function describeCheck(a: CheckAnswer, cached: boolean, now = Date.now())
 /** The hops of an item as `192.168.0.10:25, 192.168.0.11:25`. */
 export function hopsText(hops: CheckHop[]): string {
   return hops.map((h) => formatHostPort(h.host, h.port)).join(', ');
+}
+
+/**
+ * `sekisho check` / the app (SPEC 5): verification switched on for a domain gateway.dat does not
+ * route — there is no internal server to ask, so its recipients are not verified. (Whether the
+ * internal server really refuses unknown users cannot be seen from here: docs/guide.md.)
+ */
+export function recipientCheckWarnings(snap: ConfigSnapshot): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const raw of snap.settings.recipientCheck.domains) {
+    const d = normalizeDomain(raw.trim());
+    if (!d) continue;
+    const routed = d.startsWith('*.')
+      ? snap.gateway.some((g) => normalizeDomain(g.domain) === d || normalizeDomain(g.domain).endsWith(d.slice(1)))
+      : gatewayLinesFor(snap, d).length > 0;
+    if (routed) continue;
+    out.push({
+      file: 'settings.json',
+      line: 0,
+      column: 0,
+      severity: 'warning',
+      code: 'recipient-check.no-route',
+      message: `recipientCheck.domains lists ${d}, but gateway.dat has no route for it: there is no internal server to ask, so its recipients are not verified`,
+    });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import { isLoopbackOrUnspecified, parseIp } from './ip.js';
 import { formatHostPort, parseSmarthost } from './route.js';
 import { formatMailbox } from './recipients.js';
 import { lookupOf } from './lookup.js';
+import { recipientCheckWarnings } from './recipient-check.js';
 
 function warn(ref: SourceRef | { file: string; line: number }, code: string, message: string): Diagnostic {
   return { file: ref.file, line: ref.line, column: 0, severity: 'warning', code, message };
@@ -166,5 +167,5 @@ function routingWarnings(snap: ConfigSnapshot, ownAddresses: string[]): Diagnost
  * machine's interface addresses (the caller knows them; policy does no I/O).
  */
 export function configWarnings(snap: ConfigSnapshot, opts: { ownAddresses?: string[] } = {}): Diagnostic[] {
-  return [...effectWarnings(snap), ...aliasWarnings(snap), ...postmasterWarnings(snap), ...routingWarnings(snap, opts.ownAddresses ?? [])];
+  return [...effectWarnings(snap), ...aliasWarnings(snap), ...postmasterWarnings(snap), ...routingWarnings(snap, opts.ownAddresses ?? []), ...recipientCheckWarnings(snap)];
 }

@@ -10,6 +10,7 @@ import { loadConfig } from '../../config/load.js';
 import { formatDiagnostic } from '../../config/types.js';
 import { explain } from '../../policy/explain.js';
 import { isIpAddress } from '../../policy/effect.js';
+import { readRecipientCache } from '../../config/recipient-cache.js';
 
 export async function run(args: ParsedArgs): Promise<number> {
   const workdir = resolve(requireOpt(args, 'workdir'));
@@ -34,10 +35,14 @@ export async function run(args: ParsedArgs): Promise<number> {
     for (const d of diagnostics.filter((x) => x.severity === 'error')) process.stderr.write(`${formatDiagnostic(d)}\n`);
     return 1;
   }
+  // Recipient verification: the answers the receiver has cached (verify-cache.json). explain
+  // does not ask the internal server itself: it must stay a dry run with no side effects.
+  const cache = await readRecipientCache(workdir);
+  const cached = new Map(cache.entries.map((e) => [e.address, e]));
   const result = explain(
     snapshot,
     { client, helo: opt(args, 'helo'), auth: opt(args, 'auth'), from, to },
-    { now, clientHostname: opt(args, 'client-name'), verbose: flag(args, 'verbose') },
+    { now, clientHostname: opt(args, 'client-name'), verbose: flag(args, 'verbose'), recipientCheck: (a) => cached.get(a) },
   );
   process.stdout.write(result.text.map((l) => `${l}\n`).join(''));
   return 0;
