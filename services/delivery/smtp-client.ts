@@ -2,6 +2,10 @@
 // recipient, DATA, with the reply to each RCPT kept per recipient and the reply to the end of
 // DATA applied to every accepted recipient. Built on nodemailer's SMTPConnection, which does
 // EHLO/HELO, STARTTLS (RFC 3207), AUTH (RFC 4954), PIPELINING and dot-stuffing for us.
+// PIPELINING (RFC 2920): when the hop offers it, nodemailer writes MAIL, every RCPT and DATA
+// in one corked write and matches the replies in order; our patch (patches/nodemailer+*.patch)
+// also sends a message given whole (readFileSync, up to 256 KB) and its terminating dot in one
+// write. A patch rather than a wrapper: the socket writes happen inside SMTPConnection.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
