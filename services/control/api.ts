@@ -99,6 +99,21 @@ export interface VersionInfo {
   workdir: string;
 }
 
+/** One answer of recipient verification as the UI shows it. */
+export interface RecipientCacheView {
+  address: string;
+  /** exists: the internal server took RCPT TO (2xx); unknown: it refused it (5xx). */
+  answer: 'exists' | 'unknown';
+  /** When it was asked (ISO 8601). */
+  at: string;
+  /** The internal server that answered, `host:port`. */
+  host: string;
+  /** Its reply line. */
+  reply: string;
+  /** Still used by the receiver (younger than existsCacheSec / unknownCacheSec). */
+  fresh: boolean;
+}
+
 /** Events pushed to the UI (Electron: IPC events; HTTP: server-sent events at /api/events). */
 export type ControlEvent =
   | { type: 'status'; services: ServiceStatus[] }
@@ -156,6 +171,12 @@ export interface ControlApi {
   // Policy tester
   explain(req: ExplainRequest): Promise<ExplainResult>;
 
+  // Recipient verification cache (verify-cache.json, SPEC 5)
+  /** The answers the receiver has learnt from the internal servers, newest first. */
+  listRecipientCache(): Promise<RecipientCacheView[]>;
+  /** Forget one address's answer (any case), or every answer when none is given. */
+  clearRecipientCache(address?: string): Promise<{ removed: number }>;
+
   // TLS, version
   tlsInfo(): Promise<TlsInfo>;
   version(): Promise<VersionInfo>;
@@ -178,5 +199,6 @@ export const CONTROL_METHODS = [
   'serviceStatus', 'startService', 'stopService', 'restartService', 'debugOutput',
   'listQueue', 'retryNow', 'deleteMessage', 'bounceMessage',
   'readLog', 'searchLogs', 'trafficStats', 'configHealth', 'explain', 'tlsInfo', 'version',
+  'listRecipientCache', 'clearRecipientCache',
   'shutdown',
 ] as const satisfies ReadonlyArray<keyof ControlApi>;

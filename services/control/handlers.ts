@@ -40,11 +40,12 @@ import { decodeText, splitLines } from '../config/codec.js';
 import { loadConfig } from '../config/load.js';
 import { workPaths } from '../config/paths.js';
 import { readSettingsFile, writeSettingsFile } from '../config/settings-file.js';
-import { validateSettings, type Settings } from '../config/settings.js';
+import { defaultSettings, validateSettings, type Settings } from '../config/settings.js';
 import { parseLines, readTableDocument, ruleFields, tableRules, TABLE_NAMES, writeTableLines, type RuleOf } from '../config/tables.js';
 import { TABLE_FILES, type TableLine } from '../config/types.js';
 import { configWarnings } from '../policy/warnings.js';
 import { explain as explainPolicy } from '../policy/explain.js';
+import { clearRecipientCache as clearRecipientCacheFile, isFresh, readRecipientCache } from '../config/recipient-cache.js';
 import { parseAddress } from '../policy/address.js';
 import { claimMessage, isClaimed } from '../queue/claim.js';
 import { isQueueId } from '../queue/paths.js';
@@ -488,7 +489,22 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
           `the configuration has errors, fix them first: ${errors.map((d) => `${d.file}${d.line ? `:${d.line}` : ''} ${d.message}`).join('; ')}`,
         );
       }
-      return explainPolicy(snapshot, { ...req, to: req.to.map(String) });
+      // Recipient verification: what the receiver has cached (explain never asks itself).
+      const cache = new Map((await readRecipientCache(workdir)).entries.map((e) => [e.address, e]));
+      return explainPolicy(snapshot, { ...req, to: req.to.map(String) }, { recipientCheck: (a) => cache.get(a) });
+    },
+
+    // verify-cache.json: the control process edits the file; a running receiver merges the
+    // change (a clear is a tombstone) at its next look, within a few seconds (docs/receiver.md).
+    async listRecipientCache() {
+      const [data, settings] = await Promise.all([readRecipientCache(workdir), readSettingsFile(workdir)]);
+      const life = (settings.settings ?? defaultSettings()).recipientCheck;
+      const now = Date.now();
+      return data.entries.map((e) => ({ address: e.address, answer: e.answer, at: new Date(e.at).toISOString(), host: e.host, reply: e.reply, fresh: isFresh(e, life, now) }));
+    },
+    async clearRecipientCache(address?: string) {
+      if (address !== undefined && address !== null && typeof address !== 'string') throw badRequest('address must be a string');
+      return clearRecipientCacheFile(workdir, address ?? undefined);
     },
 
     tlsInfo,
