@@ -201,6 +201,8 @@ describe('renderer over the preload bridge (file://)', () => {
     await page.goto(`${indexUrl}#tab=services`);
     await page.getByTestId('service-delivery').waitFor();
     const popup = context.waitForEvent('page');
+    // Opening Debug restarts the service: the page asks first (issue 13).
+    page.once('dialog', (d) => void d.accept());
     await page.getByTestId('service-delivery').getByTestId('debug').click();
     const win = await popup;
     expect(debugServiceFromUrl(win.url(), indexUrl)).toBe('delivery');
