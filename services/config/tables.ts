@@ -7,8 +7,9 @@ import { writeFileAtomic } from './atomic.js';
 import { workPaths } from './paths.js';
 import type { AliasRule, EffectRule, GatewayRule, LocalDomain, TableDocument, TableLine, TableName, TextFileFormat } from './types.js';
 import { TABLE_FILES } from './types.js';
-import { lineKind } from './tables/common.js';
+import { error, lineKind, trailingCommentColumn } from './tables/common.js';
 import type { LineResult } from './tables/line.js';
+import type { Diagnostic } from './types.js';
 import { parseGatewayLine } from './tables/gateway.js';
 import { parseEffectLine } from './tables/effect.js';
 import { parseAliasLine } from './tables/aliases.js';
@@ -49,17 +50,41 @@ export function parseLines<N extends TableName>(name: N, lines: string[]): Table
     const line = i + 1;
     const kind = lineKind(raw);
     if (kind !== 'content') return { line, raw, kind };
+    const comment = trailingCommentColumn(raw);
+    if (comment) {
+      // The rule before the comment is checked too, so every error of the line is shown at once.
+      const before = raw.slice(0, comment - 2);
+      const errors: Diagnostic[] = lineKind(before) === 'content' ? (parse(before, line).errors ?? []) : [];
+      errors.push(
+        error(
+          TABLE_FILES[name],
+          line,
+          comment,
+          TRAILING_COMMENT[name],
+          "comments go on their own line: start a new line with ' (the text after the rule is not part of it)",
+        ),
+      );
+      return { line, raw, kind: 'error', error: errors[0], errors };
+    }
     const r = parse(raw, line);
-    return r.error ? { line, raw, kind: 'error', error: r.error } : { line, raw, kind: 'rule', rule: r.rule };
+    return r.error ? { line, raw, kind: 'error', error: r.error, errors: r.errors } : { line, raw, kind: 'rule', rule: r.rule };
   });
 }
+
+/** The code of a comment after a rule, per table (one code each, translated by the UI). */
+const TRAILING_COMMENT: { [N in TableName]: string } = {
+  gateway: 'gateway.trailing-comment',
+  effect: 'effect.trailing-comment',
+  aliases: 'alias.trailing-comment',
+  domains: 'domains.trailing-comment',
+};
 
 export function tableRules<R>(doc: TableDocument<R>): R[] {
   return doc.lines.flatMap((l) => (l.kind === 'rule' ? [l.rule!] : []));
 }
 
 export function tableErrors<R>(doc: TableDocument<R>) {
-  return doc.lines.flatMap((l) => (l.error ? [l.error] : []));
+  return doc.lines.flatMap((l) => l.errors ?? (l.error ? [l.error] : []));
 }
 
 /** A short content hash: the `version` the editors pass back to detect edits made elsewhere. */

@@ -55,8 +55,10 @@ export interface TableLine<R> {
   raw: string;
   kind: 'comment' | 'blank' | 'rule' | 'error';
   rule?: R;
-  /** Set when kind is 'error'. */
+  /** Set when kind is 'error': the first error of the line. */
   error?: Diagnostic;
+  /** Set when kind is 'error': every error of the line, in column order (`error` is the first). */
+  errors?: Diagnostic[];
 }
 
 export interface TableDocument<R> {

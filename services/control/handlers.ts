@@ -170,7 +170,7 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
   }
 
   function lineErrors<R>(lines: TableLine<R>[]): Diagnostic[] {
-    return lines.flatMap((l) => (l.error ? [l.error] : []));
+    return lines.flatMap((l) => l.errors ?? (l.error ? [l.error] : []));
   }
 
   async function readTable(tableArg: TableName): Promise<TableView> {

@@ -47,6 +47,16 @@ export function fields(raw: string, sep: string, startCol = 1): Token[] {
   return out;
 }
 
+/**
+ * The column (1-based) of a comment written after a rule (`test.jp, 1.2.3.4 ' office`), or 0.
+ * SPEC 3 has comments on their own lines only; a `'` after a blank is read as one, as that is
+ * what the administrator meant (an address never has a blank before a quote in our tables).
+ */
+export function trailingCommentColumn(raw: string): number {
+  const m = /[ \t\u3000]'/.exec(raw);
+  return m ? m.index + 2 : 0;
+}
+
 export function hasSpace(text: string): number {
   const m = WS.exec(text);
   return m ? m.index : -1;

@@ -2,7 +2,8 @@
 import { isIP } from 'node:net';
 import type { EffectAction, EffectPattern, EffectRule } from '../types.js';
 import { checkDomain, checkMailbox, error, tokens } from './common.js';
-import type { LineResult } from './line.js';
+import { failed, type LineResult } from './line.js';
+import type { Diagnostic } from '../types.js';
 
 const FILE = 'effect.dat';
 
@@ -12,9 +13,12 @@ export function parseEffectLine(raw: string, line: number): LineResult<EffectRul
   const toks = tokens(raw);
   const [pat, ...rest] = toks;
   const p = parseEffectPattern(pat.text);
-  if ('why' in p) return { error: error(FILE, line, pat.col, 'effect.bad-pattern', p.why) };
+  // Every error of the line: the pattern's and the action's.
+  const errors: Diagnostic[] = [];
+  if ('why' in p) errors.push(error(FILE, line, pat.col, 'effect.bad-pattern', p.why));
 
   if (rest.length === 0) {
+    if ('why' in p) return failed(errors);
     return { rule: { pattern: p.pattern, patternText: pat.text, action: 'true', implicitAction: true, ref: { file: FILE, line } } };
   }
   // `norelay, 2` and `norelay ,2` are the same action as `norelay,2`: join around the comma.
@@ -23,30 +27,31 @@ export function parseEffectLine(raw: string, line: number): LineResult<EffectRul
   const actionText = m[2] === undefined ? m[1] : `${m[1]},${m[2]}`;
   const tail = raw.slice(from + m[0].length);
   const lead = /^[ \t\u3000]*/.exec(tail)![0].length;
-  if (lead < tail.length) {
-    return {
-      error: error(
-        FILE,
-        line,
-        from + m[0].length + lead + 1,
-        'effect.extra-field',
-        `unexpected text after the action "${actionText}": a line is "PATTERN [ACTION]" (comments go on their own line, starting with ')`,
-      ),
-    };
-  }
   const action = parseEffectAction(actionText);
   if (!action) {
     const hint = actionText.toLowerCase() === 'none' ? ' (a line without an action means true: trusted)' : '';
-    return {
-      error: error(
+    errors.push(
+      error(
         FILE,
         line,
         rest[0].col,
         'effect.bad-action',
         `"${actionText}" is not an action; use true, default, false, only, norelay, norelay,2 or norelay,0${hint}`,
       ),
-    };
+    );
   }
+  if (lead < tail.length) {
+    errors.push(
+      error(
+        FILE,
+        line,
+        from + m[0].length + lead + 1,
+        'effect.extra-field',
+        `unexpected text after the action "${actionText}": a line is "PATTERN [ACTION]" (comments go on their own line, starting with ')`,
+      ),
+    );
+  }
+  if (errors.length || 'why' in p || !action) return failed(errors);
   return { rule: { pattern: p.pattern, patternText: pat.text, action, implicitAction: false, ref: { file: FILE, line } } };
 }
 

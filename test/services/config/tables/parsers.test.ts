@@ -87,7 +87,7 @@ describe('effect.dat', () => {
     ['192.168.0.1 none', 13, 'effect.bad-action'],
     ['192.168.0.1 norelay,3', 13, 'effect.bad-action'],
     ['  10.0.0.1\tdefault   extra', 22, 'effect.extra-field'],
-    ["10.0.0.1 true ' trailing comment", 15, 'effect.extra-field'],
+    ["10.0.0.1 true ' trailing comment", 15, 'effect.trailing-comment'],
     ['192.168.1 true', 1, 'effect.bad-pattern'],
     ['192.168.*', 1, 'effect.bad-pattern'],
     ['192.168.1*.*', 1, 'effect.bad-pattern'],
@@ -146,5 +146,58 @@ describe('domains.dat', () => {
     ['-test.jp', 1, 'domains.bad-domain'],
   ])('%s -> column %i %s', (line, column, code) => {
     expect(errorOf('domains', line)).toEqual({ file: 'domains.dat', column, code });
+  });
+});
+
+describe('every error of a line, and comments after a rule (issue 13)', () => {
+  const all = (name: TableName, line: string) => tableErrors(parseTable(name, `${line}\r\n`)).map((e) => [e.column, e.code]);
+
+  it('reports the pattern and the action of a bad effect.dat line together', () => {
+    expect(all('effect', '999.1.1.1 maybe')).toEqual([
+      [1, 'effect.bad-pattern'],
+      [11, 'effect.bad-action'],
+    ]);
+    expect(all('effect', '999.1.1.1 maybe more')).toEqual([
+      [1, 'effect.bad-pattern'],
+      [11, 'effect.bad-action'],
+      [17, 'effect.extra-field'],
+    ]);
+  });
+
+  it('reports domain, host and port of a gateway.dat line together', () => {
+    expect(all('gateway', 'test_jp, 999.1.1.1, 0')).toEqual([
+      [1, 'gateway.bad-domain'],
+      [10, 'gateway.bad-host'],
+      [21, 'gateway.bad-port'],
+    ]);
+  });
+
+  it('reports each bad address of an aliases.dat line, and a bad domain with an extra field', () => {
+    expect(all('aliases', 'bad address@test.jp -> ok@test.jp, no-at, x@@y.jp')).toEqual([
+      [4, 'alias.bad-address'],
+      [36, 'alias.bad-address'],
+      [43, 'alias.bad-address'],
+    ]);
+    expect(all('domains', 'test_jp extra')).toEqual([
+      [1, 'domains.bad-domain'],
+      [9, 'domains.extra-field'],
+    ]);
+  });
+
+  it("says 'comments go on their own line' for a comment after a rule, with the rule's own errors", () => {
+    const doc = parseTable('gateway', "test.jp, 1.2.3.4 ' head office\r\n");
+    const errs = tableErrors(doc);
+    expect(errs.map((e) => [e.line, e.column, e.code])).toEqual([[1, 18, 'gateway.trailing-comment']]);
+    expect(errs[0].message).toMatch(/^comments go on their own line/);
+    expect(doc.lines[0].kind).toBe('error');
+    expect(all('gateway', "test.jp, 999.1.1.1 ' x")).toEqual([
+      [10, 'gateway.bad-host'],
+      [20, 'gateway.trailing-comment'],
+    ]);
+    expect(all('effect', "192.168.0.0/16 true\u3000' LAN")).toEqual([[21, 'effect.trailing-comment']]);
+    expect(all('aliases', "info@test.jp -> taro@test.jp ' sales")).toEqual([[30, 'alias.trailing-comment']]);
+    expect(all('domains', "test.jp ' ours")).toEqual([[9, 'domains.trailing-comment']]);
+    // An apostrophe inside an address (RFC 5322 atext) is no comment.
+    expect(all('aliases', "o'brien@test.jp -> o'brien@test.jp")).toEqual([]);
   });
 });
