@@ -78,6 +78,23 @@ describe('TableEditor', () => {
     expect(ed.lines[0]).toBe('#<> default');
   });
 
+  it('"add above" puts the row before the selected one, or first when none is selected', async () => {
+    const ed = await opened();
+    const id = ed.addRowBefore(idOf(ed, "' LAN"));
+    ed.setField(id, 0, '10.1.1.1');
+    ed.setField(id, 1, 'false');
+    expect(ed.lines.slice(2, 5)).toEqual(['', '10.1.1.1 false', "' LAN"]);
+    const first = ed.addRowBefore(undefined, "' top", false);
+    expect(ed.lines[0]).toBe("' top");
+    expect(ed.kind(ed.rows[0])).toBe('comment');
+    expect(ed.rows[0].id).toBe(first);
+    ed.undo();
+    ed.undo();
+    ed.undo();
+    ed.undo();
+    expect(ed.lines).toEqual(EFFECT);
+  });
+
   it('undo and redo walk back and forth; typing in one field is one step; dirty follows the content', async () => {
     const ed = await opened();
     const id = ed.addRow();
