@@ -5,10 +5,11 @@
 // connections kept open for the next question until idle for recipientCheck.idleSec.
 //
 // The cache lives in memory and in verify-cache.json (services/config/recipient-cache.ts).
-// Every FLUSH_MS the checker looks at the file: a change made by someone else (the control
-// API's "clear", another receiver process) is merged in — a clear drops the answers learnt
-// before it — and new answers of ours are merged into the file and written. At close it writes
-// once more, so a restart does not ask again.
+// Every LOOK_MS the checker looks at the file's modification time: a change made by someone
+// else (the control API's "clear", another receiver process) is merged in — a clear drops the
+// answers learnt before it. New answers of ours are merged into the file and written at most
+// every WRITE_MS (a busy MX learns many addresses a second; one small write every few seconds
+// is enough for a cache). At close it writes once more, so a restart does not ask again.
 import type { Settings } from '../../config/settings.js';
 import {
   emptyRecipientCache,
@@ -39,13 +40,14 @@ export interface CheckerOptions {
   heloName: () => string;
   /** Trace lines without a session (connections opened and closed, cache reloads). */
   trace?: (line: string) => void;
-  /** How often the file is looked at and written (default 3 s). */
+  /** How often the file is looked at (default 1 s); it is written at most every 3 s. */
   flushMs?: number;
 }
 
 /** How many checks may wait for a free slot per allowed concurrent check. */
 const WAITING_PER_SLOT = 200;
-const FLUSH_MS = 3_000;
+const LOOK_MS = 1_000;
+const WRITE_MS = 3_000;
 
 interface Idle {
   conn: ProbeConnection;
@@ -57,6 +59,7 @@ export class RecipientChecker {
   private readonly byAddress = new Map<string, RecipientCacheEntry>();
   private dirty = false;
   private fileMtime = -1;
+  private lastWrite = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -75,7 +78,7 @@ export class RecipientChecker {
   /** Read verify-cache.json and start the periodic look at it. */
   async start(): Promise<void> {
     await this.sync();
-    this.timer = setInterval(() => void this.sync().catch((err) => this.opts.trace?.(`recipient check cache: ${(err as Error).message}`)), this.opts.flushMs ?? FLUSH_MS);
+    this.timer = setInterval(() => void this.sync(false).catch((err) => this.opts.trace?.(`recipient check cache: ${(err as Error).message}`)), this.opts.flushMs ?? LOOK_MS);
     this.timer.unref();
   }
 
@@ -243,15 +246,16 @@ export class RecipientChecker {
   }
 
   /** Merge the file (when someone else changed it) and write our new answers. */
-  sync(): Promise<void> {
-    this.flushing ??= this.syncNow().finally(() => (this.flushing = null));
+  sync(force = true): Promise<void> {
+    this.flushing ??= this.syncNow(force).finally(() => (this.flushing = null));
     return this.flushing;
   }
 
-  private async syncNow(): Promise<void> {
+  private async syncNow(force: boolean): Promise<void> {
     const s = this.opts.settings();
     const mtime = await recipientCacheMtime(this.opts.workdir);
-    if (mtime === this.fileMtime && !this.dirty) return;
+    const writeDue = this.dirty && (force || Date.now() - this.lastWrite >= WRITE_MS);
+    if (mtime === this.fileMtime && !writeDue) return;
     const disk = await readRecipientCache(this.opts.workdir);
     const now = Date.now();
     const mine: RecipientCacheData = { ...this.data, entries: [...this.byAddress.values()] };
@@ -263,9 +267,13 @@ export class RecipientChecker {
     this.byAddress.clear();
     // Oldest first, so the bound in remember() drops the oldest.
     for (const e of [...merged.entries].reverse()) this.byAddress.set(e.address, e);
-    const changed = this.dirty || merged.entries.length !== disk.entries.length || dropped.length > 0;
-    this.dirty = false;
-    if (changed) await writeRecipientCache(this.opts.workdir, merged);
+    // Answers not yet written stay dirty until the next write is due.
+    const changed = writeDue || (!this.dirty && (merged.entries.length !== disk.entries.length || dropped.length > 0));
+    if (changed) {
+      this.dirty = false;
+      this.lastWrite = Date.now();
+      await writeRecipientCache(this.opts.workdir, merged);
+    }
     this.fileMtime = await recipientCacheMtime(this.opts.workdir);
   }
 
