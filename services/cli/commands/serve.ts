@@ -48,6 +48,8 @@ function describe(s: ServiceStatus): string {
   if (s.pid !== null) parts.push(`pid ${s.pid}`);
   if (s.ports.length) parts.push(`ports ${s.ports.join(',')}`);
   if (s.debug) parts.push('debug');
+  // How it ended, so a log (or a test) can tell a clean stop (exit 0) from a kill.
+  if (s.state === 'stopped' && s.lastExit) parts.push(`(exit ${s.lastExit.signal ?? s.lastExit.code})`);
   if ((s.state === 'crashed' || s.state === 'backoff') && s.lastError) {
     parts.push(`: ${s.lastError}`);
     if (s.nextRestartAt) parts.push(`(restart in ${Math.max(0, Math.round((Date.parse(s.nextRestartAt) - Date.now()) / 1000))} s)`);
