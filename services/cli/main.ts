@@ -20,7 +20,8 @@ const USAGE = `usage:
   sekisho delivery --workdir DIR [--debug]
   sekisho check    --workdir DIR            validate every file; exit 1 with file:line errors
   sekisho explain  --workdir DIR --client IP [--helo H] [--auth USER] --from ADDR --to ADDR...
-  sekisho init     --workdir DIR            create a work folder with commented defaults
+  sekisho init     --workdir DIR [--lang ja|en]  create a work folder with commented defaults
+                                            (comments in the system's language by default)
 `;
 
 async function main(argv: string[]): Promise<number> {

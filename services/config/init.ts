@@ -11,7 +11,12 @@ import { formatSettings } from './settings-file.js';
 import { defaultSettings, validateSettings } from './settings.js';
 import { TABLE_FILES, type TableName } from './types.js';
 
+/** The language of the table files' template comments. */
+export type TemplateLang = 'ja' | 'en';
+
 export interface InitOverrides {
+  /** Default: the system's language (systemLang()). */
+  lang?: TemplateLang;
   ports?: number[];
   controlPort?: number;
   hostname?: string;
@@ -37,9 +42,34 @@ export function templateDir(): string {
   throw new Error('cannot find resources/default-workdir (the work folder templates)');
 }
 
-/** The template of a table as the bytes Sekisho writes: UTF-8 with CRLF. */
-export async function tableTemplate(name: TableName): Promise<Buffer> {
-  const text = await readFile(join(templateDir(), TABLE_FILES[name]), 'utf8');
+/**
+ * Japanese or English from a locale name (`ja_JP.UTF-8`, `ja-JP`, `en_US`, `C`): Japanese
+ * for `ja…`, English for everything else.
+ */
+export function langOfLocale(locale: string | undefined | null): TemplateLang {
+  return /^ja(?:[-_.@]|$)/i.test(locale ?? '') ? 'ja' : 'en';
+}
+
+/**
+ * The system's language. POSIX: LC_ALL, then LC_MESSAGES, then LANG (the precedence of
+ * setlocale(3) for messages). Windows, or no variable set: the locale Node's ICU reports
+ * (Intl), which follows the user's display language.
+ */
+export function systemLang(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): TemplateLang {
+  if (platform !== 'win32') {
+    for (const v of [env.LC_ALL, env.LC_MESSAGES, env.LANG]) if (v) return langOfLocale(v);
+  }
+  return langOfLocale(Intl.DateTimeFormat().resolvedOptions().locale);
+}
+
+/**
+ * The template of a table as the bytes Sekisho writes: UTF-8 with CRLF. The comments are in
+ * `lang` (resources/default-workdir/ for English, its ja/ folder for Japanese); every
+ * character is one CP932 has, so an administrator may re-save the file as Shift_JIS.
+ */
+export async function tableTemplate(name: TableName, lang: TemplateLang = 'en'): Promise<Buffer> {
+  const dir = lang === 'ja' ? join(templateDir(), 'ja') : templateDir();
+  const text = await readFile(join(dir, TABLE_FILES[name]), 'utf8');
   return encodeLines(splitLines(text).lines, NEW_FILE_FORMAT);
 }
 
@@ -50,6 +80,8 @@ export async function initWorkdir(workdir: string, overrides: InitOverrides = {}
   if (overrides.controlPort !== undefined) settings.control.port = overrides.controlPort;
   if (overrides.hostname !== undefined) settings.hostname = overrides.hostname;
   if (overrides.postmaster !== undefined) settings.delivery.postmaster = overrides.postmaster;
+  if (overrides.lang !== undefined && overrides.lang !== 'ja' && overrides.lang !== 'en') throw new Error(`invalid option: lang must be ja or en`);
+  const lang = overrides.lang ?? systemLang();
   const valid = validateSettings(settings);
   if (!valid.ok) throw new Error(`invalid option: ${valid.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
 
@@ -72,7 +104,7 @@ export async function initWorkdir(workdir: string, overrides: InitOverrides = {}
 
   const files: Array<[string, () => Promise<Buffer>]> = [
     [p.settings, async () => Buffer.from(formatSettings(valid.settings), 'utf8')],
-    ...(['gateway', 'effect', 'aliases', 'domains'] as const).map((n): [string, () => Promise<Buffer>] => [p[n], () => tableTemplate(n)]),
+    ...(['gateway', 'effect', 'aliases', 'domains'] as const).map((n): [string, () => Promise<Buffer>] => [p[n], () => tableTemplate(n, lang)]),
   ];
   for (const [path, content] of files) {
     const rel = relative(p.root, path);

@@ -1,5 +1,6 @@
-// `sekisho init --workdir DIR [--port N]... [--control-port N] [--hostname H] [--postmaster A]`:
-// create a work folder with commented defaults (SPEC 9). Existing files are left alone.
+// `sekisho init --workdir DIR [--lang ja|en] [--port N]... [--control-port N] [--hostname H]
+// [--postmaster A]`: create a work folder with commented defaults (SPEC 9), the table files'
+// comments in Japanese or English (default: the system's language). Existing files are left alone.
 import { join } from 'node:path';
 import { list, opt, requireOpt, UsageError, type ParsedArgs } from '../args.js';
 import { initWorkdir, type InitOverrides } from '../../config/init.js';
@@ -12,6 +13,11 @@ function portNumber(text: string, name: string): number {
 export async function run(args: ParsedArgs): Promise<number> {
   const workdir = requireOpt(args, 'workdir');
   const overrides: InitOverrides = {};
+  const lang = opt(args, 'lang');
+  if (lang !== undefined) {
+    if (lang !== 'ja' && lang !== 'en') throw new UsageError(`--lang: "${lang}" is not ja or en`);
+    overrides.lang = lang;
+  }
   // `--port 25 --port 20025`, `--port 25 20025` and `--port 25,20025` all mean two listeners.
   const ports = list(args, 'port').flatMap((v) => v.split(',')).filter((v) => v !== '');
   if (args.options.has('port')) {

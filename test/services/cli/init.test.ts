@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../config/run-cli.js';
+import { execFileSync } from 'node:child_process';
+import { cliCommand } from '../../../services/cli/spawn.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -48,5 +50,25 @@ describe('sekisho init', () => {
     const r = await runCli(['init', '--workdir', dir, '--port', '70000']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--port: "70000" is not a port number');
+  });
+
+  it('--lang ja|en picks the language of the table comments; the default follows LANG', async () => {
+    const ja = await runCli(['init', '--workdir', join(dir, 'ja'), '--lang', 'ja']);
+    expect(ja.code).toBe(0);
+    expect(await readFile(join(dir, 'ja', 'gateway.dat'), 'utf8')).toContain('配送先テーブル');
+    const en = await runCli(['init', '--workdir', join(dir, 'en'), '--lang', 'en']);
+    expect(en.code).toBe(0);
+    expect(await readFile(join(dir, 'en', 'gateway.dat'), 'utf8')).not.toMatch(/[^\x00-\x7f]/);
+    const bad = await runCli(['init', '--workdir', join(dir, 'fr'), '--lang', 'fr']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--lang: "fr" is not ja or en');
+
+    // No --lang: the system locale (LC_ALL, LC_MESSAGES, LANG) decides.
+    const cmd = cliCommand(['init', '--workdir', join(dir, 'locale')]);
+    const env: NodeJS.ProcessEnv = { ...cmd.env, LANG: 'ja_JP.UTF-8' };
+    delete env.LC_ALL;
+    delete env.LC_MESSAGES;
+    execFileSync(cmd.command, cmd.args, { env, stdio: 'ignore', timeout: 20_000 });
+    if (process.platform !== 'win32') expect(await readFile(join(dir, 'locale', 'effect.dat'), 'utf8')).toContain('中継設定');
   });
 });

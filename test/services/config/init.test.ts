@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initWorkdir } from '../../../services/config/init.js';
+import { initWorkdir, langOfLocale, systemLang, tableTemplate } from '../../../services/config/init.js';
+import iconv from 'iconv-lite';
+import { TABLE_FILES } from '../../../services/config/types.js';
 import { loadConfig } from '../../../services/config/load.js';
 import { decodeText, splitLines } from '../../../services/config/codec.js';
 import { parseTable, tableErrors, tableRules } from '../../../services/config/tables.js';
@@ -51,8 +53,8 @@ describe('initWorkdir', () => {
     expect(snapshot!.domains).toEqual([]);
   });
 
-  it('effect.dat starts with #<> default and #blank false and shows every pattern and action', async () => {
-    await initWorkdir(dir);
+  it.each(['ja', 'en'] as const)('effect.dat (%s) starts with #<> default and #blank false and shows every pattern and action', async (lang) => {
+    await initWorkdir(dir, { lang });
     const text = decodeText(await readFile(join(dir, 'effect.dat'))).text;
     const doc = parseTable('effect', text);
     expect(tableRules(doc).map((r) => `${r.patternText} ${r.action}`)).toEqual(['#<> default', '#blank false']);
@@ -72,8 +74,8 @@ describe('initWorkdir', () => {
     expect(rules.some((r) => r.implicitAction)).toBe(true);
   });
 
-  it('the commented examples of the other tables are valid lines', async () => {
-    await initWorkdir(dir);
+  it.each(['ja', 'en'] as const)('the commented examples of the other tables (%s) are valid lines', async (lang) => {
+    await initWorkdir(dir, { lang });
     for (const name of ['gateway', 'aliases', 'domains'] as const) {
       const doc = parseTable(name, decodeText(await readFile(join(dir, `${name}.dat`))).text);
       const examples = doc.lines.filter((l) => /^'[^ ']/.test(l.raw)).map((l) => l.raw.slice(1));
@@ -98,5 +100,58 @@ describe('initWorkdir', () => {
 
   it('refuses an invalid override', async () => {
     await expect(initWorkdir(dir, { ports: [0] })).rejects.toThrow(/receiver\.ports\.0/);
+  });
+});
+
+describe('init --lang (issue 13: the template comments in the administrator\'s language)', () => {
+  const comments = (text: string) => splitLines(text).lines.filter((l) => l.startsWith("' ")).join('\n');
+
+  it('writes Japanese comments for ja and English ones for en, with the same rules and examples', async () => {
+    const ja = join(dir, 'ja');
+    const en = join(dir, 'en');
+    await initWorkdir(ja, { lang: 'ja' });
+    await initWorkdir(en, { lang: 'en' });
+    for (const f of ['gateway', 'effect', 'aliases', 'domains'].map((n) => TABLE_FILES[n as 'gateway'])) {
+      const jaText = decodeText(await readFile(join(ja, f))).text;
+      const enText = decodeText(await readFile(join(en, f))).text;
+      // Japanese: most comment lines have Japanese in them; English: none has.
+      const jaLines = comments(jaText).split('\n');
+      expect(jaLines.filter((l) => /[\u3040-\u30ff\u4e00-\u9fff]/.test(l)).length / jaLines.length, f).toBeGreaterThan(0.5);
+      expect(comments(enText), f).not.toMatch(/[^\x00-\x7f]/);
+      // The same commented examples and active rules in both.
+      const examples = (t: string) => splitLines(t).lines.filter((l) => !l.startsWith("' ") || /^' {4}\S/.test(l));
+      expect(examples(jaText), f).toEqual(examples(enText));
+    }
+  });
+
+  it('every template character can be written in CP932 (an admin may re-save a file as Shift_JIS)', async () => {
+    for (const lang of ['ja', 'en'] as const) {
+      for (const name of ['gateway', 'effect', 'aliases', 'domains'] as const) {
+        const text = (await tableTemplate(name, lang)).toString('utf8');
+        const bad = [...text].filter((c) => iconv.decode(iconv.encode(c, 'cp932'), 'cp932') !== c);
+        expect(bad, `${lang}/${name}`).toEqual([]);
+      }
+    }
+  });
+
+  it('takes the default from the system locale: LC_ALL, LC_MESSAGES, LANG on POSIX, Intl elsewhere', () => {
+    expect(langOfLocale('ja_JP.UTF-8')).toBe('ja');
+    expect(langOfLocale('ja-JP')).toBe('ja');
+    expect(langOfLocale('ja')).toBe('ja');
+    expect(langOfLocale('jam')).toBe('en');
+    expect(langOfLocale('en_US.UTF-8')).toBe('en');
+    expect(langOfLocale('C')).toBe('en');
+    expect(langOfLocale(undefined)).toBe('en');
+    expect(systemLang({ LANG: 'ja_JP.UTF-8' }, 'linux')).toBe('ja');
+    expect(systemLang({ LC_ALL: 'C', LANG: 'ja_JP.UTF-8' }, 'linux')).toBe('en');
+    expect(systemLang({ LC_MESSAGES: 'ja_JP.eucJP', LANG: 'en_US.UTF-8' }, 'linux')).toBe('ja');
+    // Windows: the environment is not the system language; ICU's locale is.
+    const icu = langOfLocale(Intl.DateTimeFormat().resolvedOptions().locale);
+    expect(systemLang({ LANG: 'ja_JP.UTF-8' }, 'win32')).toBe(icu);
+    expect(systemLang({}, 'linux')).toBe(icu);
+  });
+
+  it('refuses a language it has no templates for', async () => {
+    await expect(initWorkdir(dir, { lang: 'fr' as never })).rejects.toThrow(/lang must be ja or en/);
   });
 });
