@@ -58,6 +58,18 @@ export const settingsChecks: Check = (s) => {
   s.receiver.dnsbl.forEach((z, i) => {
     if (!HOSTNAME.test(z)) out.push({ path: `receiver.dnsbl.${i}`, key: 'check.hostname' });
   });
+  const rc = s.recipientCheck;
+  rc.domains.forEach((d, i) => {
+    if (!HOSTNAME.test(d.replace(/^\*\./, ''))) out.push({ path: `recipientCheck.domains.${i}`, key: 'check.rcDomain', params: { value: d } });
+  });
+  for (const k of ['existsCacheSec', 'unknownCacheSec'] as const) {
+    if (!NON_NEG(rc[k])) out.push({ path: `recipientCheck.${k}`, key: 'check.nonNegative' });
+  }
+  const ranges = { timeoutSec: [1, 300], maxConcurrent: [1, 100], idleSec: [1, 300] } as const;
+  for (const [k, [min, max]] of Object.entries(ranges) as Array<[keyof typeof ranges, readonly [number, number]]>) {
+    const v = rc[k];
+    if (!((k === 'timeoutSec' ? Number.isFinite(v) : Number.isInteger(v)) && v >= min && v <= max)) out.push({ path: `recipientCheck.${k}`, key: 'check.range', params: { min, max } });
+  }
   return out;
 };
 
