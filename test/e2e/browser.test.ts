@@ -422,6 +422,8 @@ describe('browser UI against sekisho serve', () => {
     await page.screenshot({ path: join(SHOTS, 'ja-login.png') });
     await page.getByTestId('login-password').fill('kanri-pass-1');
     await page.getByTestId('login-password').press('Enter');
+    await page.getByTestId('tab-version').waitFor(); // the tab in the address (#tab=version)
+    await page.locator('nav button[data-tab="settings"]').click();
     await page.getByTestId('tab-settings').waitFor();
     await expect.poll(() => page.getByTestId('hostname').inputValue()).toBe('gw.e2e.test');
   });

@@ -28,6 +28,8 @@ export function httpClient(base = ''): HttpClient {
   const listeners = new Set<(ev: ControlEvent) => void>();
   let source: EventSource | null = null;
   let expected: string | null = null;
+  /** The one login with `expected` that every call answered 401 meanwhile waits for. */
+  let relogin: Promise<boolean> | null = null;
 
   function openEvents(): void {
     if (source || typeof EventSource === 'undefined') return;
@@ -67,9 +69,18 @@ export function httpClient(base = ''): HttpClient {
       try {
         res = await send();
         if (res.status === 401 && expected !== null) {
+          // Several calls can be refused at once (a config event starts a few): one login,
+          // and each of them is repeated after it.
           const pw = expected;
-          expected = null;
-          if (await client.login(pw)) res = await send();
+          relogin ??= client.login(pw).then((ok) => {
+            // Calls sent with the old cookie may still come back 401 for a moment.
+            setTimeout(() => {
+              if (expected === pw) expected = null;
+              relogin = null;
+            }, 10_000);
+            return ok;
+          });
+          if (await relogin) res = await send();
         }
       } catch (err) {
         throw new ApiError(`network: ${(err as Error).message}`, method);
