@@ -316,6 +316,17 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
 
   it('no English text on any tab of the Japanese UI (except file names, addresses and protocol text)', async () => {
     await api('createAccount', 'postmaster', 'secret-pw-1');
+    // Texts the services send: an exit reason (a restart), a policy decision and its trace.
+    await api('restartService', 'delivery');
+    await waitFor('delivery running again', async () => (await api<Array<{ name: string; state: string; lastExit: unknown }>>('serviceStatus')).some((s) => s.name === 'delivery' && s.state === 'running' && s.lastExit));
+    await show('policy');
+    await pane('policy').getByTestId('explain-client').fill('10.9.8.7');
+    await pane('policy').getByTestId('explain-from').fill('someone@outside.example');
+    await pane('policy').getByTestId('explain-to').fill(RCPT);
+    await pane('policy').getByTestId('explain-run').click();
+    await pane('policy').getByTestId('explain-result').waitFor();
+    // The header's list of warnings, open.
+    await page.getByTestId('warnings-button').click();
     const found: string[] = [];
     for (const id of TABS) {
       await show(id);
@@ -324,7 +335,7 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
       const words = await page.evaluate((tabId) => {
         const out: string[] = [];
         const visible = (el: Element) => !!(el as HTMLElement).offsetParent || el.tagName === 'OPTION';
-        const roots = [document.querySelector('header'), document.querySelector('nav'), document.querySelector(`[data-testid="tab-${tabId}"]`)];
+        const roots = [document.querySelector('header'), document.querySelector('[data-testid="warnings"]'), document.querySelector('nav'), document.querySelector(`[data-testid="tab-${tabId}"]`)];
         for (const root of roots) {
           if (!root) continue;
           const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);

@@ -359,6 +359,13 @@ describe('browser UI against sekisho serve', () => {
         await expect.poll(() => page.locator(`[data-testid="tab-${tab}"]`).getByText(lang === 'ja' ? '読み込み中…' : 'Loading…').count()).toBe(0);
         await page.waitForTimeout(300);
         await page.screenshot({ path: join(SHOTS, `${lang}-${tab}.png`) });
+        if (tab === 'logs') {
+          // One search across the logs (the guides' picture of it).
+          await page.getByTestId('log-search').fill('someone@remote.example');
+          await page.getByTestId('log-search-run').click();
+          await expect.poll(() => page.locator('[data-testid="log-lines"] tr[data-kind="sender"]').count()).toBeGreaterThan(0);
+          await page.screenshot({ path: join(SHOTS, `${lang}-logs-search.png`) });
+        }
         if (tab === 'settings') {
           // The sections below the fold (delivery & retries, authentication, receiver, logs),
           // in a taller window so they fit in one picture.
