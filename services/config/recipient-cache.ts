@@ -90,12 +90,17 @@ export async function readRecipientCache(workdir: string): Promise<RecipientCach
   }
 }
 
-/** The file's modification time in ms, or 0 when there is none (to notice another writer). */
-export async function recipientCacheMtime(workdir: string): Promise<number> {
+/**
+ * What identifies one version of the file, to notice another writer: every write renames a new
+ * file into place, so the inode changes even when two writes fall in one mtime tick (the
+ * kernel's clock for timestamps is coarse). '' when there is no file.
+ */
+export async function recipientCacheVersion(workdir: string): Promise<string> {
   try {
-    return (await stat(recipientCachePath(workdir))).mtimeMs;
+    const st = await stat(recipientCachePath(workdir), { bigint: true });
+    return `${st.ino}:${st.mtimeNs}:${st.size}`;
   } catch {
-    return 0;
+    return '';
   }
 }
 

@@ -30,6 +30,14 @@ export function alignPairs(pairs: Array<[string, string]>): string[] {
   return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 }
 
+/** `corp.jp, *.branch.jp; cache 86400/3600 s; timeout 10 s; 5 at once; unavailable -> 450 4.1.1`. */
+function recipientCheckLine(rc: ConfigSnapshot['settings']['recipientCheck']): string {
+  const which = [...rc.domains, ...(rc.allRoutedDomains ? ['every gateway.dat domain'] : [])];
+  if (!which.length) return 'off';
+  const unavailable = rc.whenUnavailable === 'tempfail' ? '450 4.1.1' : 'accept';
+  return `${which.join(', ')}; cache exists ${rc.existsCacheSec} s, unknown ${rc.unknownCacheSec} s; timeout ${rc.timeoutSec} s; ${rc.maxConcurrent} at once; unavailable -> ${unavailable}`;
+}
+
 export function effectiveConfigLines(snap: ConfigSnapshot, listen: { ports: number[]; implicitTlsPorts: number[]; tls: boolean }): string[] {
   const s = snap.settings;
   const r = s.receiver;
@@ -57,6 +65,7 @@ export function effectiveConfigLines(snap: ConfigSnapshot, listen: { ports: numb
     ['greetPauseMs', String(r.greetPauseMs)],
     ['vrfyExpn', String(r.vrfyExpn)],
     ['dnsbl', r.dnsbl.join(', ') || '(none)'],
+    ['recipientCheck', recipientCheckLine(s.recipientCheck)],
     ['domains', snap.domains.map((d) => d.domain).join(', ') || '(none)'],
     ['accounts', String(snap.accounts.size)],
     ['effect.dat', `${snap.effect.length} rules`],

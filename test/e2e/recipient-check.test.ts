@@ -51,6 +51,8 @@ describe('recipient verification against an internal smtp-server', () => {
   it('refuses an unknown address at RCPT (nothing queued, no bounce), accepts and delivers a known one', async () => {
     const srv = await internal({ users: ['taro@corp.jp'] });
     const r = await receiver(srv.port);
+    // --debug starts with the configuration in force.
+    expect(r.trace).toContain('recipientCheck          corp.jp; cache exists 86400 s, unknown 3600 s; timeout 10 s; 5 at once; unavailable -> 450 4.1.1');
     const c = await mailFrom(r);
     const unknown = await c.cmd('RCPT TO:<nobody@corp.jp>');
     expect(unknown.code).toBe(550);

@@ -5,7 +5,7 @@
 // connections kept open for the next question until idle for recipientCheck.idleSec.
 //
 // The cache lives in memory and in verify-cache.json (services/config/recipient-cache.ts).
-// Every LOOK_MS the checker looks at the file's modification time: a change made by someone
+// Every LOOK_MS the checker looks at the file (inode, time, size): a change made by someone
 // else (the control API's "clear", another receiver process) is merged in — a clear drops the
 // answers learnt before it. New answers of ours are merged into the file and written at most
 // every WRITE_MS (a busy MX learns many addresses a second; one small write every few seconds
@@ -17,7 +17,7 @@ import {
   isFresh,
   mergeRecipientCache,
   readRecipientCache,
-  recipientCacheMtime,
+  recipientCacheVersion,
   writeRecipientCache,
   type RecipientCacheData,
   type RecipientCacheEntry,
@@ -58,7 +58,7 @@ export class RecipientChecker {
   private data: RecipientCacheData = emptyRecipientCache();
   private readonly byAddress = new Map<string, RecipientCacheEntry>();
   private dirty = false;
-  private fileMtime = -1;
+  private fileVersion: string | null = null;
   private lastWrite = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -253,16 +253,16 @@ export class RecipientChecker {
 
   private async syncNow(force: boolean): Promise<void> {
     const s = this.opts.settings();
-    const mtime = await recipientCacheMtime(this.opts.workdir);
+    const version = await recipientCacheVersion(this.opts.workdir);
     const writeDue = this.dirty && (force || Date.now() - this.lastWrite >= WRITE_MS);
-    if (mtime === this.fileMtime && !writeDue) return;
+    if (version === this.fileVersion && !writeDue) return;
     const disk = await readRecipientCache(this.opts.workdir);
     const now = Date.now();
     const mine: RecipientCacheData = { ...this.data, entries: [...this.byAddress.values()] };
     const merged = mergeRecipientCache(mine, disk, { maxEntries: s.maxCacheEntries, now });
     merged.entries = merged.entries.filter((e) => isFresh(e, s, now));
     const dropped = [...this.byAddress.keys()].filter((k) => !merged.entries.some((e) => e.address === k));
-    if (dropped.length && mtime !== this.fileMtime) this.opts.trace?.(`recipient check cache: ${dropped.length} answer(s) cleared or expired (verify-cache.json changed)`);
+    if (dropped.length && version !== this.fileVersion) this.opts.trace?.(`recipient check cache: ${dropped.length} answer(s) cleared or expired (verify-cache.json changed)`);
     this.data = merged;
     this.byAddress.clear();
     // Oldest first, so the bound in remember() drops the oldest.
@@ -274,7 +274,7 @@ export class RecipientChecker {
       this.lastWrite = Date.now();
       await writeRecipientCache(this.opts.workdir, merged);
     }
-    this.fileMtime = await recipientCacheMtime(this.opts.workdir);
+    this.fileVersion = await recipientCacheVersion(this.opts.workdir);
   }
 
   /** Stop: write the cache, close the kept connections. */

@@ -102,7 +102,9 @@ export class ProbeConnection {
    * `RCPT TO:<address>`, `RSET` (so the next question starts a fresh transaction, 4.1.1.5).
    */
   async ask(address: string, timeoutMs: number): Promise<ProbeResult> {
-    if (/[\r\n<>\s]/.test(address)) throw new ProbeError(`not asked: ${JSON.stringify(address)} is not a plain address`, false);
+    // A quoted local part may hold spaces (RFC 5321 4.1.2); a line break or NUL would end the
+    // command early and must never reach the wire (the receiver's parser refuses them anyway).
+    if (/[\r\n\0]/.test(address)) throw new ProbeError(`not asked: ${JSON.stringify(address)} holds a line break`, false);
     if (!this.usable) throw new ProbeError(`${this.target}: connection not usable`);
     this.busy = true;
     this.uses++;
