@@ -25,12 +25,16 @@ export async function runService(
   // A supervisor that stopped reading our stdout (EPIPE) must not take the mail service down.
   process.stdout.on('error', () => {});
   const worker = !!(process.env.SEKISHO_RECEIVER_PROCESSES && process.send);
-  // Listening from the start: a request that comes while the service is still starting is
-  // kept and honoured once it runs (it has nothing in flight yet, so the stop is quick).
+  // Listening from the start. A request that comes while the service is still starting ends
+  // the process at once: nothing is in flight yet, and a start that hangs (a stuck network
+  // share) must not make the request wait for it. process.exit runs the exit hooks (owner
+  // files, logs) that a signal's default action would skip.
+  let started = false;
   let why: string | null = null;
   let wake = () => {};
   const off = onStopRequest(
     (w) => {
+      if (!started) process.exit(0);
       why = w;
       wake();
     },
@@ -39,10 +43,11 @@ export async function runService(
     { stdin: !worker },
   );
   const service = await start(workdir, debug);
+  started = true;
   // A worker of a multi-process receiver tells its primary, which speaks for all of them.
   if (worker) process.send!({ type: 'ready', line: service.readyLine });
   else process.stdout.write(`${service.readyLine}\n`);
-  if (why === null) await new Promise<void>((done) => (wake = done));
+  await new Promise<void>((done) => (wake = done));
   off();
   debug?.(`stopping (${why}): no new work; what is in flight may finish`);
   await service.close();

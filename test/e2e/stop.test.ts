@@ -93,7 +93,7 @@ class RawSmtp {
   }
 
   async reply(timeoutMs = 30_000): Promise<string> {
-    return until(() => {
+    const r = await until((): string | null => {
       const m = /(?:^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(this.buf);
       if (!m) {
         if (this.socket.destroyed) throw new Error(`connection closed; got ${JSON.stringify(this.buf)}`);
@@ -104,6 +104,7 @@ class RawSmtp {
       this.buf = this.buf.slice(end);
       return r;
     }, timeoutMs, 'SMTP reply');
+    return r!;
   }
 
   async cmd(line: string): Promise<string> {
