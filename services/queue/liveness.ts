@@ -9,22 +9,26 @@
 //   (/proc/sys/kernel/random/boot_id) and the process's start time in clock ticks since boot
 //   (field 22 of /proc/<pid>/stat, proc(5)). A reader on another boot knows the writer is dead;
 //   on the same boot, a PID whose start time differs is another process.
-// - Windows: `start=lock:<name>` — a beacon file `<name>` beside the record that the writer
-//   keeps open with no sharing (libuv's UV_FS_O_EXLOCK: share mode 0). Windows closes the
+// - Windows: `start=lock:<pid>.<token>` — a beacon file of that name in one machine-wide folder
+//   (%ProgramData%\Sekisho\alive, which every account can read) that the writer keeps open with
+//   no sharing (libuv's UV_FS_O_EXLOCK: share mode 0) for its whole life. Windows closes the
 //   handle when the process ends however it ends (crash, taskkill /F, reboot), so a reader
 //   that can open the beacon, or finds it gone, knows the writer is dead; one that gets EBUSY
 //   (sharing violation) knows it lives. Windows' process creation time would need WMI or
 //   PowerShell (slow, and absent under Wine) or a native addon; the beacon needs neither.
+//   The beacon is not kept in the work folder: an open handle there would stop an
+//   administrator (or a test) from deleting or moving that folder while the process runs.
 // - Elsewhere (macOS, BSD): no start identity; kill(pid, 0) as before.
 //
 // Records without these fields (written before the upgrade: `pid host time nonce`) are judged
 // by kill(pid, 0) as before, so an upgrade never declares a live old-version process dead.
-import { closeSync, openSync, readFileSync, constants as fsc } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 
 /** libuv's UV_FS_O_EXLOCK (Windows): open with share mode 0. Node does not export the constant. */
 const UV_FS_O_EXLOCK = 0x10000000;
-export const BEACON_RE = /^\.alive\.(\d+)\.[0-9a-f]+$/;
+const BEACON_RE = /^\d+\.[0-9a-f]+$/;
 
 function readText(path: string): string | null {
   try {
@@ -54,49 +58,73 @@ export function procStartTicks(pid: number): string | null {
   return ticks && /^\d+$/.test(ticks) ? ticks : null;
 }
 
-/** This process's beacon per folder (Windows): its name and the handle kept open until exit. */
-const beacons = new Map<string, { name: string; fd: number }>();
-
-function beaconIn(dir: string, token: string): string {
-  const known = beacons.get(dir);
-  if (known) return known.name;
-  const name = `.alive.${process.pid}.${token}`;
-  const fd = openSync(join(dir, name), fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | UV_FS_O_EXLOCK);
-  beacons.set(dir, { name, fd });
-  return name;
+/** The machine-wide folder of beacons (Windows): the same for every account and service. */
+export function beaconDir(): string {
+  return join(process.env.ProgramData ?? process.env.ALLUSERSPROFILE ?? tmpdir(), 'Sekisho', 'alive');
 }
 
-/** Close and hand back this process's beacons (at exit, after which the caller unlinks them). */
-export function releaseBeacons(): string[] {
-  const paths: string[] = [];
-  for (const [dir, b] of beacons) {
-    try {
-      closeSync(b.fd);
-    } catch {
-      /* closed already */
-    }
-    paths.push(join(dir, b.name));
+/** This process's beacon: its name and the handle kept open until exit; null: none possible. */
+let beacon: { name: string; fd: number } | null | undefined;
+
+function ownBeacon(token: string): string | null {
+  if (beacon !== undefined) return beacon?.name ?? null;
+  const dir = beaconDir();
+  const name = `${process.pid}.${token}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    clearDeadBeacons(dir);
+    const fd = openSync(join(dir, name), fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | UV_FS_O_EXLOCK);
+    beacon = { name, fd };
+  } catch {
+    // No beacon folder (a locked-down account): records carry no start identity and readers
+    // fall back to kill(pid, 0), as before.
+    beacon = null;
   }
-  beacons.clear();
-  return paths;
+  return beacon?.name ?? null;
 }
 
-/** Whether `name` in `dir` is a beacon of this process. */
-export function isOwnBeacon(dir: string, name: string): boolean {
-  return beacons.get(dir)?.name === name;
+/** Remove beacons of ended processes (crashed, or killed): nobody holds them open any more. */
+function clearDeadBeacons(dir: string): void {
+  for (const n of readdirSync(dir)) {
+    if (!BEACON_RE.test(n)) continue;
+    const p = join(dir, n);
+    try {
+      // A minute old at least, never one a starting process is creating (create+lock is one call,
+      // but be generous).
+      if (Date.now() - statSync(p).mtimeMs > 60_000 && !beaconHeld(p)) unlinkSync(p);
+    } catch {
+      /* held, or gone meanwhile */
+    }
+  }
+}
+
+/** Close this process's beacon and give its path (at exit; the caller unlinks it). */
+export function releaseBeacon(): string | null {
+  if (!beacon) return null;
+  try {
+    closeSync(beacon.fd);
+  } catch {
+    /* closed already */
+  }
+  const path = join(beaconDir(), beacon.name);
+  beacon = null;
+  return path;
 }
 
 /**
- * The identity fields this process appends to an owner record written in `dir` (with a
- * leading space), `token` being unique to this process.
+ * The identity fields this process appends to an owner record (with a leading space), `token`
+ * being unique to this process.
  */
-export function selfIdentity(dir: string, token: string): string {
+export function selfIdentity(token: string): string {
   if (process.platform === 'linux') {
     const boot = bootId();
     const start = procStartTicks(process.pid);
     return `${boot ? ` boot=${boot}` : ''}${start ? ` start=proc:${start}` : ''}`;
   }
-  if (process.platform === 'win32') return ` start=lock:${beaconIn(dir, token)}`;
+  if (process.platform === 'win32') {
+    const name = ownBeacon(token);
+    return name ? ` start=lock:${name}` : '';
+  }
   return '';
 }
 
@@ -136,17 +164,17 @@ export function recordFields(raw: string): Map<string, string> {
 }
 
 /**
- * Whether the process `pid` of this host that wrote a record with `fields` (in folder `dir`)
- * may still run. Only ever says "dead" when that is certain.
+ * Whether the process `pid` of this host that wrote a record with `fields` may still run.
+ * Only ever says "dead" when that is certain.
  */
-export function writerAlive(pid: number, fields: Map<string, string>, dir: string): boolean {
+export function writerAlive(pid: number, fields: Map<string, string>): boolean {
   const start = fields.get('start') ?? '';
   if (start.startsWith('lock:')) {
     const name = start.slice(5);
-    // Only a beacon name of this folder (never a path a forged record could point anywhere).
+    // Only a beacon name (never a path a forged record could point anywhere).
     if (!BEACON_RE.test(name)) return kill0Alive(pid);
     // The beacon is what the writer holds, whatever its PID has become since.
-    return beaconHeld(join(dir, name));
+    return beaconHeld(join(beaconDir(), name));
   }
   const boot = fields.get('boot');
   const hereBoot = bootId();

@@ -19,7 +19,7 @@ import { linkSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { recordFields, releaseBeacons, selfIdentity, writerAlive } from './liveness.js';
+import { recordFields, releaseBeacon, selfIdentity, writerAlive } from './liveness.js';
 import { renameRetrying, unlinkRetrying, unlinkRetryingSync } from './winfs.js';
 
 const HOST = hostname();
@@ -44,9 +44,9 @@ const TOKEN = randomBytes(4).toString('hex');
 let counter = 0;
 const unique = () => `${TOKEN}${(counter++).toString(16)}`;
 
-/** An owner record for a lock in `dir` (the start identity may name a beacon file there). */
-function newContent(dir: string): string {
-  return `${process.pid} ${HOST} ${new Date().toISOString()} ${unique()}${selfIdentity(dir, TOKEN)}\n`;
+/** An owner record: `pid host time nonce` and the process's start identity (liveness.ts). */
+function newContent(): string {
+  return `${process.pid} ${HOST} ${new Date().toISOString()} ${unique()}${selfIdentity(TOKEN)}\n`;
 }
 
 export function parseLock(raw: string): LockInfo | null {
@@ -70,7 +70,8 @@ function removeOwnerFiles(): void {
   const paths = [...owners.values()].flatMap((o) => (o ? [o.path] : []));
   owners.clear();
   // Owner files first: a beacon gone while its record still exists reads as "dead", never the reverse.
-  for (const p of [...paths, ...releaseBeacons()]) {
+  const beacon = releaseBeacon();
+  for (const p of beacon ? [...paths, beacon] : paths) {
     try {
       unlinkRetryingSync(p);
     } catch {
@@ -84,7 +85,7 @@ process.on('exit', removeOwnerFiles);
 function ownerIn(dir: string): OwnerFile | null {
   const known = owners.get(dir);
   if (known !== undefined) return known;
-  const content = newContent(dir);
+  const content = newContent();
   const path = join(dir, `.owner.${process.pid}.${unique()}`);
   writeFileSync(path, content, { flag: 'wx' }); // ENOENT (no folder) goes to the caller
   const o = { path, content };
@@ -123,7 +124,7 @@ function createLock(path: string): string | null {
       throw err;
     }
   }
-  const content = newContent(dir);
+  const content = newContent();
   return createWithContent(path, content) ? content : null;
 }
 
@@ -153,7 +154,7 @@ export function holderAlive(info: LockInfo, path: string): boolean {
   // Another machine's process cannot be checked from here: assume it lives.
   if (info.host !== HOST) return true;
   if (info.pid === process.pid) return heldHere.has(path);
-  return writerAlive(info.pid, recordFields(info.raw), dirname(path));
+  return writerAlive(info.pid, recordFields(info.raw));
 }
 
 // Lock files are a few bytes: read and removed on the loop thread (microseconds), not through
@@ -236,7 +237,7 @@ async function removeIfUnchanged(path: string, raw: string): Promise<boolean> {
 /** Remove a stale lock, serialized with every other breaker through `<path>.break`. */
 async function breakStale(path: string, staleRaw: string): Promise<void> {
   const breaker = `${path}.break`;
-  const mine = newContent(dirname(path));
+  const mine = newContent();
   if (!createWithContent(breaker, mine)) {
     // Another process is breaking it right now, or died doing so (a breaker holds the file for
     // a few system calls only, so a dead one older than two seconds is safe to clear).

@@ -7,8 +7,7 @@
 // - incoming/tmp/<ID>.<pid>.<random>.{MSG,$CP}.tmp: a write in progress or abandoned. Removed
 //   when the writing process is dead, or (pid reused, other host) when untouched for an hour.
 // - incoming/<ID>.lock of a dead process whose message is gone; lock helper leftovers; the
-//   owner file (`.owner.<pid>.<token>`, what locks are hard links to) of a dead process, and
-//   (Windows) the liveness beacon `.alive.<pid>.<token>` nobody holds open any more.
+//   owner file (`.owner.<pid>.<token>`, what locks are hard links to) of a dead process.
 // - incoming/spare/ files (recycled queue files, spare.ts) untouched for ten minutes.
 // - incoming/<ID>.$CP without its .MSG cannot come from our write order; it is reported, not
 //   removed (the admin decides: it may be a file copied in by hand).
@@ -17,7 +16,6 @@ import { join } from 'node:path';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { isStaleOwnerFile, removeStaleLock } from './lockfile.js';
 import { trimSpares } from './spare.js';
-import { BEACON_RE, beaconHeld, isOwnBeacon } from './liveness.js';
 
 export interface SweepOptions {
   /** Age after which an orphan .MSG is removed (default 60 000 ms). */
@@ -102,12 +100,6 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
     if (/^\.seq\.lock(\.break)?\.\d+\.[0-9a-f]+\.(new|gone)$/.test(name)) {
       const age = await ageMs(path, now);
       if (age !== null && age > orphanAge) await remove(path, report);
-    }
-    if (BEACON_RE.test(name)) {
-      // A Windows process's liveness beacon (liveness.ts): openable means its process is gone.
-      const age = await ageMs(path, now);
-      if (age !== null && age > orphanAge && !isOwnBeacon(dir, name) && !beaconHeld(path)) await remove(path, report);
-      continue;
     }
     if (name.startsWith('.owner.')) {
       const age = await ageMs(path, now);

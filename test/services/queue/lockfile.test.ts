@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { claimMessage, isClaimed } from '../../../services/queue/claim.js';
 import { inspectLock, tryLock } from '../../../services/queue/lockfile.js';
-import { bootId, procStartTicks, recordFields } from '../../../services/queue/liveness.js';
+import { beaconDir, beaconHeld, bootId, procStartTicks, recordFields } from '../../../services/queue/liveness.js';
 import { controlPath, lockPath, messagePath } from '../../../services/queue/paths.js';
 import { sweepOrphans } from '../../../services/queue/sweep.js';
 import { deadPid, freshWorkdir, removeWorkdir, startChild, stopChild, until, type Child } from './helpers.js';
@@ -47,8 +47,8 @@ async function liveChild(): Promise<number> {
 async function otherStartOf(pid: number): Promise<string> {
   if (process.platform === 'win32') {
     // A beacon nobody holds open: its writer is gone.
-    const name = `.alive.${pid}.0ddba11`;
-    await writeFile(join(inc, name), '');
+    const name = `${pid}.0ddba11`;
+    await writeFile(join(beaconDir(), name), '');
     return `start=lock:${name}`;
   }
   const ticks = procStartTicks(pid);
@@ -69,8 +69,10 @@ describe('owner records and PID reuse', () => {
       expect(f.get('boot')).toBe(bootId());
       expect(f.get('start')).toBe(`proc:${procStartTicks(process.pid)}`);
     } else if (process.platform === 'win32') {
-      expect(f.get('start')).toMatch(/^lock:\.alive\.\d+\.[0-9a-f]+$/);
-      expect((await readdir(inc)).filter((n) => n.startsWith('.alive.'))).toEqual([f.get('start')!.slice(5)]);
+      expect(f.get('start')).toMatch(new RegExp(`^lock:${process.pid}\\.[0-9a-f]+$`));
+      // Held open with share mode 0: nobody (not even another handle of ours) can open it.
+      expect(await readdir(beaconDir())).toContain(f.get('start')!.slice(5));
+      expect(beaconHeld(join(beaconDir(), f.get('start')!.slice(5)))).toBe(true);
     }
     await held!.release();
   });
@@ -149,17 +151,21 @@ describe('owner records and PID reuse', () => {
     expect(await readdir(inc)).toContain(old);
   });
 
-  it('a process that exits removes its owner files (and Windows beacons)', async () => {
+  it('a process that exits removes its owner files (and its Windows beacon)', async () => {
     await queued('B0000000033');
     const c = startChild('claim', [wd, 'B0000000033']);
     children.push(c);
     await c.waitFor((l) => l === 'ready');
     c.proc.stdin!.write('go\n');
     await c.waitFor((l) => l === 'done');
-    const mine = (n: string) => n.startsWith(`.owner.${c.proc.pid}.`) || n.startsWith(`.alive.${c.proc.pid}.`);
-    expect((await readdir(inc)).filter(mine).length).toBeGreaterThan(0);
+    const pid = c.proc.pid!;
+    const left = async () => [
+      ...(await readdir(inc)).filter((n) => n.startsWith(`.owner.${pid}.`)),
+      ...(process.platform === 'win32' ? (await readdir(beaconDir())).filter((n) => n.startsWith(`${pid}.`)) : []),
+    ];
+    expect((await left()).length).toBeGreaterThan(process.platform === 'win32' ? 1 : 0);
     c.proc.stdin!.end(); // the child exits on stdin EOF
     expect((await c.exited).code).toBe(0);
-    await until(async () => (await readdir(inc)).filter(mine).length === 0, 5_000);
+    await until(async () => (await left()).length === 0, 5_000);
   });
 });
