@@ -13,11 +13,11 @@ export function overviewErrors(
 ): TrafficError[] {
   const out: TrafficError[] = [...fromLogs];
   for (const s of services) {
-    // A clean stop is not an error; a crash, a failed start or a backoff is.
-    if (s.lastError && s.lastExit && s.lastExit.reason !== 'stopped') {
-      out.push({ at: s.lastExit.at, source: s.name === 'receiver' ? 'receiver' : 'delivery', text: s.lastError });
-    } else if (s.lastError && (s.state === 'crashed' || s.state === 'backoff')) {
-      out.push({ at: now.toISOString(), source: 'service', text: `${s.name}: ${s.lastError}` });
+    // A clean stop is not an error; a crash, a failed start or a backoff is. The text is the
+    // service's own (ServiceStatus.lastError), which the UI translates like the status card.
+    const failing = s.state === 'crashed' || s.state === 'backoff' || (s.lastExit !== null && s.lastExit.reason !== 'stopped');
+    if (s.lastError && failing) {
+      out.push({ at: s.lastExit?.at ?? now.toISOString(), source: s.name === 'receiver' ? 'receiver' : 'delivery', text: s.lastError });
     }
   }
   for (const d of configErrors) {
