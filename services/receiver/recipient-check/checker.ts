@@ -130,11 +130,13 @@ export class RecipientChecker {
   /** One question to one hop; a kept connection that turns out closed is replaced once. */
   private async askHop(host: string, port: number, address: string, s: CheckSettings, notes: string[]) {
     const key = formatHostPort(host, port);
-    const timeoutMs = s.timeoutSec * 1000;
+    // One deadline for the whole check of this host: connect, greeting, EHLO and the questions.
+    const deadline = Date.now() + s.timeoutSec * 1000;
+    const left = () => Math.max(1, deadline - Date.now());
     const kept = this.takeIdle(key);
     if (kept) {
       try {
-        const r = await kept.ask(address, timeoutMs);
+        const r = await kept.ask(address, left());
         this.putIdle(key, kept, s);
         notes.push(`asked ${key} on a kept connection (question ${kept.uses})`);
         return r;
@@ -144,11 +146,11 @@ export class RecipientChecker {
         if (!(err instanceof ProbeError) || !err.broken) throw err;
       }
     }
-    const conn = await ProbeConnection.open(host, port, { heloName: this.opts.heloName(), timeoutMs });
+    const conn = await ProbeConnection.open(host, port, { heloName: this.opts.heloName(), timeoutMs: left() });
     this.connectionsOpened++;
     this.opts.trace?.(`recipient check: connected to ${key}`);
     try {
-      const r = await conn.ask(address, timeoutMs);
+      const r = await conn.ask(address, left());
       this.putIdle(key, conn, s);
       notes.push(`asked ${key} on a new connection`);
       return r;

@@ -36,7 +36,7 @@ describe('listRecipientCache / clearRecipientCache', () => {
       const l = await api.listRecipientCache();
       return l.length === 2 ? l : null;
     }, 10_000, 'the answers in verify-cache.json');
-    const ghost = listed.find((e) => e.address === 'ghost@corp.jp')!;
+    const ghost = listed!.find((e) => e.address === 'ghost@corp.jp')!;
     expect(ghost).toMatchObject({ answer: 'unknown', host: `127.0.0.1:${srv.port}`, fresh: true });
     expect(ghost.reply).toMatch(/^550 .*mailbox unavailable/);
     expect(Number.isNaN(Date.parse(ghost.at))).toBe(false);
