@@ -262,8 +262,9 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     // Delivery tried once and failed (nothing listens): the message waits, an hour away.
     const first = await waitFor('a failed attempt', async () => {
       const q = await api<Entry[]>('listQueue');
-      return q.length === 1 && q[0].recipients[0].attempts >= 1 && q[0].recipients[0].lastReply ? q[0] : null;
-    }, 30_000);
+      if (q.length === 1 && q[0].recipients[0].attempts >= 1 && q[0].recipients[0].lastReply) return q[0];
+      throw new Error(`queue: ${JSON.stringify(q)}`); // shown when the wait times out
+    }, 60_000);
     await show('overview');
     await expect.poll(() => pane('overview').getByTestId('queue-count').textContent(), { timeout: 10_000 }).toBe('1 通が配送待ち');
 
@@ -274,11 +275,10 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await page.screenshot({ path: join(SHOTS, 'ja-queue.png') });
 
     sink = await startSmtpSink(sinkDir, hopPort);
-    const pressed = Date.now();
     await row.getByRole('button', { name: '今すぐ再送' }).click();
-    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
-    const seconds = (Date.now() - pressed) / 1000;
-    expect(seconds).toBeLessThan(15); // "within seconds", with room for a loaded machine
+    // The next automatic attempt is an hour away (retryIntervalSec): only the retry can deliver
+    // it within this wait (bounded, generous for a loaded machine; no timing is asserted).
+    await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(0);
     await expect.poll(() => pane('queue').getByText('キューから消えました').count(), { timeout: 15_000 }).toBe(1);
     expect(await api<Entry[]>('listQueue')).toEqual([]);
 
@@ -288,7 +288,7 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     expect(Number(await pane('overview').getByTestId('count-accepted').getAttribute('data-value'))).toBeGreaterThanOrEqual(1);
     expect(Number(await pane('overview').getByTestId('count-deferred').getAttribute('data-value'))).toBeGreaterThanOrEqual(1);
     await page.screenshot({ path: join(SHOTS, 'ja-overview-delivered.png') });
-  }, 90_000);
+  }, 120_000);
 
   it('searching the logs for the address finds lines in several logs, merged by time; the accept log hints at the others', async () => {
     await show('logs');
@@ -312,6 +312,29 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await expect.poll(() => pane('logs').getByTestId('log-hint').count(), { timeout: 10_000 }).toBe(1);
     expect(await pane('logs').getByTestId('log-elsewhere-sender').count()).toBe(1);
     await pane('logs').getByTestId('log-all').click();
+  });
+
+  it('accounts have their own tab; the CRAM-MD5 choice stores the password reversibly, with a warning', async () => {
+    await show('accounts');
+    await pane('accounts').getByTestId('new-user').fill('suzuki');
+    await pane('accounts').getByTestId('new-password').fill('cram-pass-9');
+    expect(await pane('accounts').getByTestId('reversible-warning').count()).toBe(0);
+    await pane('accounts').getByTestId('new-reversible').check();
+    expect(await pane('accounts').getByTestId('reversible-warning').textContent()).toContain('平文で保存');
+    await page.screenshot({ path: join(SHOTS, 'ja-accounts-cram.png') });
+    await pane('accounts').getByRole('button', { name: '作成' }).click();
+    const row = pane('accounts').locator('tr[data-user="suzuki"]');
+    await expect.poll(() => row.getByTestId('password-kind').getAttribute('data-kind'), { timeout: 10_000 }).toBe('plain');
+    expect(await row.getByTestId('password-kind').textContent()).toContain('CRAM-MD5 可');
+    // Reversible means the password itself in apop.dat (what CRAM-MD5, RFC 2195, needs).
+    expect((await readFile(join(dir, 'inbox', 'suzuki', 'apop.dat'), 'utf8')).trim()).toBe('cram-pass-9');
+    // Setting a new password without the choice hashes it.
+    await row.getByRole('button', { name: 'パスワード設定' }).click();
+    await row.getByTestId('set-reversible').uncheck();
+    await row.getByTestId('set-password').fill('hashed-pass-9');
+    await row.getByRole('button', { name: 'OK' }).click();
+    await expect.poll(() => row.getByTestId('password-kind').getAttribute('data-kind'), { timeout: 10_000 }).toBe('hashed');
+    expect(await readFile(join(dir, 'inbox', 'suzuki', 'apop.dat'), 'utf8')).not.toContain('hashed-pass-9');
   });
 
   it('no English text on any tab of the Japanese UI (except file names, addresses and protocol text)', async () => {
@@ -343,7 +366,8 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
             const el = n.parentElement!;
             // Shown as written, not UI text: log lines, SMTP replies, table contents, the
             // debug trace, file names and addresses (marked monospace), language names.
-            if (!visible(el) || el.closest('.mono, pre, code, [data-testid="log-lines"], [data-testid="table-editor"] tbody, option, .file, .fmt')) continue;
+            // The policy trace is not exempt: its lines are translated (service-text.ts).
+            if (!visible(el) || el.closest('.mono, pre:not([data-testid="explain-text"]), code, [data-testid="log-lines"], [data-testid="table-editor"] tbody, option, .file, .fmt')) continue;
             out.push(n.textContent ?? '');
           }
           for (const el of root.querySelectorAll('[placeholder], [title], [aria-label]')) {
@@ -373,6 +397,7 @@ function englishWords(text: string): string[] {
     'Shift', 'Electron', 'Node', 'Chromium', 'scrypt', 'multipart', 'mixed',
     'Received', 'postmaster', // a header field (RFC 5322 3.6.7) and the mailbox name (RFC 5321 4.5.1)
     'Ctrl', // keyboard shortcuts in tooltips
+    'suzuki', 'tanaka', // account names (an address's local part) in this test's notices
   ]);
   const cleaned = text
     .replace(/\S+@\S+/g, ' ') // addresses

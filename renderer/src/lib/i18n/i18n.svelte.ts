@@ -3,6 +3,7 @@
 // translated (they are protocol text that admins search for); everything else is.
 import type { Diagnostic } from '../api/types.js';
 import { messages, type Lang, type MessageKey } from './messages.js';
+import { serviceText } from './service-text.js';
 
 export type { Lang, MessageKey };
 
@@ -57,6 +58,9 @@ export class I18n {
     const quoted = d.message.match(/"[^"]*"/g)?.join(' ') ?? '';
     return format(table[key], { quoted, message: d.message }).trim();
   };
+
+  /** A sentence a service sent (an exit reason, a policy reason or trace line) in the UI language. */
+  service = (text: string | null | undefined): string => serviceText(text, this.lang);
 
   date = (iso: string | null | undefined, withSeconds = true): string => {
     if (!iso) return '—';
