@@ -17,9 +17,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function setup(o: { settings?: Record<string, unknown>; flushMs?: number } = {}) {
+async function setup(o: { settings?: Record<string, unknown>; flushMs?: number; rcptDelayMs?: number } = {}) {
   const workdir = await mkdtemp(join(tmpdir(), 'sekisho-checker-'));
-  const srv: InternalServer = await startInternalServer({ users: ['taro@corp.jp'] });
+  const srv: InternalServer = await startInternalServer({ users: ['taro@corp.jp'], rcptDelayMs: o.rcptDelayMs });
   cleanups.push(() => srv.close());
   const settings = recipientCheckSchema.parse({ domains: ['corp.jp'], ...o.settings });
   const make = async () => {
@@ -96,4 +96,30 @@ describe('RecipientChecker', () => {
     expect(outcomeText(r)).toMatch(/cannot be verified now \(.*ECONNREFUSED/);
     expect(c.cached('taro@corp.jp')).toBeUndefined();
   });
+
+  it('bounds the line of waiting checks: beyond 200 per slot the answer is "unavailable" at once', async () => {
+    const t = await setup({ settings: { maxConcurrent: 1, timeoutSec: 60 }, rcptDelayMs: 2 });
+    const c = await t.make();
+    const all = Array.from({ length: 202 }, (_, i) => c.check(t.item(`u${i}@corp.jp`)));
+    const last = await all[201];
+    expect(last.kind).toBe('unavailable');
+    expect(last.notes).toEqual(['200 checks already waiting: not asked']);
+    const kinds = (await Promise.all(all.slice(0, 201))).map((o) => o.kind);
+    expect(kinds.every((k) => k === 'unknown')).toBe(true);
+    expect(c.maxRunning).toBe(1);
+    expect(t.srv.maxRcptInFlight).toBe(1);
+    expect(c.connectionsOpened).toBe(1);
+  }, 30_000);
+
+  it('a check waits for a slot at most timeoutSec', async () => {
+    const t = await setup({ settings: { maxConcurrent: 1, timeoutSec: 1 }, rcptDelayMs: 3000 });
+    const c = await t.make();
+    // The first check holds the only slot for two hosts' timeouts (about 2 s), the second waits 1 s.
+    const twoHops = { ...t.item('a@corp.jp'), hops: [...t.item('a@corp.jp').hops, ...t.item('a@corp.jp').hops] };
+    const [first, second] = await Promise.all([c.check(twoHops), c.check(t.item('b@corp.jp'))]);
+    expect(first.kind).toBe('unavailable');
+    expect(first.notes.join(' ')).toMatch(/no answer within [\d.]+ s \(RCPT TO:<a@corp\.jp>\)/);
+    expect(second.kind).toBe('unavailable');
+    expect(second.notes).toEqual(['no free check slot within 1 s (recipientCheck.maxConcurrent 1)']);
+  }, 20_000);
 });
