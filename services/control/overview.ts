@@ -21,7 +21,12 @@ export function overviewErrors(
     }
   }
   for (const d of configErrors) {
-    out.push({ at: now.toISOString(), source: 'config', text: `${d.file}${d.line ? `:${d.line}` : ''}${d.line && d.column ? `:${d.column}` : ''} ${d.message}` });
+    out.push({
+      at: now.toISOString(),
+      source: 'config',
+      text: `${d.file}${d.line ? `:${d.line}` : ''}${d.line && d.column ? `:${d.column}` : ''} ${d.message}`,
+      diagnostic: d,
+    });
   }
   // Newest last; entries without a time (a log line without prefix) first.
   out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));

@@ -1,6 +1,7 @@
 // The types of the log search and the overview's traffic counts (logs/search.ts, logs/stats.ts);
 // services/control/api.ts re-exports them for the UI. Types only.
 import type { LogKind } from './types.js';
+import type { Diagnostic } from '../config/types.js';
 
 /** One search over several logs (accept, receive, sender), for a day or across days. */
 export interface LogSearchQuery {
@@ -43,6 +44,8 @@ export interface TrafficError {
   at: string;
   source: 'receiver' | 'delivery' | 'config' | 'service';
   text: string;
+  /** For a configuration error: the diagnostic itself, so the UI can show it in its language by code. */
+  diagnostic?: Diagnostic;
 }
 
 export interface TrafficStats {

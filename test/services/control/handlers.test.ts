@@ -312,6 +312,7 @@ describe('logs, explain, tls, version', () => {
     expect(stats.hours[d.getHours()].bounced).toBe(1);
     expect(stats.lastErrors.map((e) => e.source).sort()).toEqual(['config', 'delivery']);
     expect(stats.lastErrors.find((e) => e.source === 'config')!.text).toMatch(/^gateway\.dat:1:\d+ /);
+    expect(stats.lastErrors.find((e) => e.source === 'config')!.diagnostic).toMatchObject({ file: 'gateway.dat', code: 'gateway.bad-host' });
     await expectControlError(api.trafficStats('26-12-05'), 400);
   });
 
