@@ -8,6 +8,7 @@ import type { Diagnostic, TextFileFormat, TableName } from '../config/types.js';
 import type { Settings } from '../config/settings.js';
 import type { ControlRecord } from '../queue/types.js';
 import type { LogKind, LogLine, LogQuery } from '../logs/types.js';
+import type { ServiceName, ServiceStatus, SupervisorEvent } from '../supervisor/types.js';
 import type { LogSearchHit, LogSearchQuery, TrafficCounts, TrafficError, TrafficStats } from '../logs/search-types.js';
 export type { LogSearchHit, LogSearchQuery, TrafficCounts, TrafficError, TrafficStats };
 
@@ -46,24 +47,8 @@ export type SaveTableResult =
   | { ok: false; reason: 'invalid'; diagnostics: Diagnostic[] }
   | { ok: false; reason: 'conflict'; current: TableView };
 
-export type ServiceName = 'receiver' | 'delivery';
-
-export interface ServiceStatus {
-  name: ServiceName;
-  state: 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed' | 'backoff';
-  pid: number | null;
-  /** ms since the current process started, null when not running. */
-  uptimeMs: number | null;
-  debug: boolean;
-  /** Listening ports (receiver) as reported by the child. */
-  ports: number[];
-  restarts: number;
-  lastExit: { code: number | null; signal: string | null; at: string; reason: string } | null;
-  /** E.g. `port 25 is already in use`. */
-  lastError: string | null;
-  /** When state is 'crashed' or 'backoff': ISO time of the scheduled automatic restart. */
-  nextRestartAt?: string | null;
-}
+// The services' names and status are the supervisor's (services/supervisor/types.ts).
+export type { ServiceName, ServiceStatus, SupervisorEvent };
 
 export interface QueueEntry extends ControlRecord {
   /** True while a delivery worker holds the message. */
@@ -116,10 +101,9 @@ export interface RecipientCacheView {
 
 /** Events pushed to the UI (Electron: IPC events; HTTP: server-sent events at /api/events). */
 export type ControlEvent =
-  | { type: 'status'; services: ServiceStatus[] }
+  | SupervisorEvent // { type: 'status'; services } | { type: 'debug'; service; line }
   | { type: 'config'; table: TableName | 'settings' | 'accounts'; version: string; diagnostics: Diagnostic[] }
   | { type: 'log'; kind: LogKind; line: string }
-  | { type: 'debug'; service: ServiceName; line: string }
   | { type: 'queue' };
 
 export interface ControlApi {

@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { cliCommand } from './command.js';
-import type { ControlEvent, ServiceName, ServiceStatus } from '../control/api.js';
+import type { ServiceName, ServiceStatus, SupervisorEvent } from './types.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { exitReason } from './exit-reason.js';
 import { killGroupLeftovers, killTree, killTreeSync } from './kill-tree.js';
@@ -29,6 +29,7 @@ export { exitReason } from './exit-reason.js';
 export { PARENT_GUARD_IMPORT, withParentGuard, withoutParentGuard } from './parent-guard.js';
 export { STOP_LINE, STOP_EVENT, onStopRequest, requestOwnStop } from './stop-request.js';
 export { cliCommand, type CliCommand } from './command.js';
+export type { ServiceName, ServiceStatus, SupervisorEvent } from './types.js';
 
 export interface ChildSpec {
   command: string;
@@ -107,8 +108,8 @@ const STDERR_HEAD_LINES = 40;
 const MAX_LINE_CHARS = 4000;
 
 /**
- * Events: `'event'` with a ControlEvent (`status` on every state change, `debug` for every
- * output line of a child). Never emits `'error'`.
+ * Events: `'event'` with a SupervisorEvent, a part of the control API's ControlEvent (`status`
+ * on every state change, `debug` for every output line of a child). Never emits `'error'`.
  */
 export class Supervisor extends EventEmitter {
   private readonly records = new Map<ServiceName, ServiceRecord>();
@@ -275,7 +276,7 @@ export class Supervisor extends EventEmitter {
   }
 
   private emitStatus(): void {
-    this.emit('event', { type: 'status', services: this.statusAll() } satisfies ControlEvent);
+    this.emit('event', { type: 'status', services: this.statusAll() } satisfies SupervisorEvent);
   }
 
   private waitReady(r: ServiceRecord): Promise<ServiceStatus> {
@@ -306,7 +307,7 @@ export class Supervisor extends EventEmitter {
     // A debug console shows lines, not megabyte dumps: 2000 kept lines stay a few MB at most.
     const line = raw.length > MAX_LINE_CHARS ? `${raw.slice(0, MAX_LINE_CHARS)}… (${raw.length} characters)` : raw;
     r.output.push(line);
-    this.emit('event', { type: 'debug', service: r.name, line } satisfies ControlEvent);
+    this.emit('event', { type: 'debug', service: r.name, line } satisfies SupervisorEvent);
   }
 
   private spawnChild(r: ServiceRecord): void {
