@@ -45,7 +45,7 @@ export interface SupervisorOptions {
   services?: ServiceName[];
   /**
    * How to start a service. Default: `sekisho <name> --workdir DIR [--debug]` from this
-   * installation (services/cli/spawn.ts). Tests hand in small throwaway scripts.
+   * installation (command.ts). Tests hand in small throwaway scripts.
    */
   commandFor?: (name: ServiceName, debug: boolean) => ChildSpec;
   backoff?: Partial<BackoffPolicy>;
