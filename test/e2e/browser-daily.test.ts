@@ -100,7 +100,7 @@ beforeAll(async () => {
   // The UI as shipped, built into a folder of its own (other tests may build dist/ meanwhile).
   await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 120_000);
 
-  await initWorkdir(dir, { ports: [smtpPort], controlPort, hostname: 'gw.daily.test', postmaster: 'postmaster@daily.test', lang: 'ja' } as Parameters<typeof initWorkdir>[1]);
+  await initWorkdir(dir, { ports: [smtpPort], controlPort, hostname: 'gw.daily.test', postmaster: 'postmaster@daily.test', lang: 'ja' });
   await writeFile(join(dir, 'effect.dat'), EFFECT);
   // Nothing listens on hopPort yet: mail for remote.example stays queued.
   await writeFile(join(dir, 'gateway.dat'), GATEWAY_GOOD());
@@ -370,6 +370,8 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
             if (!visible(el) || el.closest('.mono, pre:not([data-testid="explain-text"]), code, [data-testid="log-lines"], [data-testid="table-editor"] tbody, option, .file, .fmt')) continue;
             out.push(n.textContent ?? '');
           }
+          // The comment lines `init --lang ja` wrote into the table files (issue 13).
+          for (const el of root.querySelectorAll<HTMLTextAreaElement>('textarea.cell.comment')) if (visible(el)) out.push(el.value.replace(/\S+@\S+/g, ' '));
           for (const el of root.querySelectorAll('[placeholder], [title], [aria-label]')) {
             if (!visible(el) || el.closest('[data-testid="table-editor"] tbody')) continue;
             for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a)!);
