@@ -2,8 +2,8 @@
 import { Menu, Tray, nativeImage } from 'electron';
 import { trayLabels } from './tray-labels.js';
 
-export function createTray(opts: { icon: string; locale: string; onOpen: () => void; onQuit: () => void }): Tray {
-  const labels = trayLabels(opts.locale);
+export function createTray(opts: { icon: string; locale: string; attached?: boolean; onOpen: () => void; onQuit: () => void }): Tray {
+  const labels = trayLabels(opts.locale, opts.attached ?? false);
   const image = nativeImage.createFromPath(opts.icon);
   const tray = new Tray(image.isEmpty() ? nativeImage.createEmpty() : image.resize({ width: 16, height: 16 }));
   tray.setToolTip(labels.tooltip);

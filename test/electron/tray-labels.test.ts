@@ -8,4 +8,11 @@ describe('trayLabels', () => {
     expect(trayLabels('en-US').open).toBe('Open Mail Control');
     expect(trayLabels('de').quit).toContain('Quit');
   });
+
+  it('say what Quit does: stop the mail services, or (attached to the Windows service) only close the app', () => {
+    expect(trayLabels('en-US').quit).toBe('Quit (stops the mail services)');
+    expect(trayLabels('en-US', true).quit).toBe('Quit (mail keeps running in the service)');
+    expect(trayLabels('ja', false).quit).toBe('終了 (メールサービスを停止)');
+    expect(trayLabels('ja', true).quit).toBe('終了 (メールはサービスで動き続けます)');
+  });
 });
