@@ -31,6 +31,19 @@ export const SERVICE_TEXT_JA: Readonly<Record<string, string>> = {
   'sekisho {name}:': 'sekisho {name}:',
   '{text}… ({n} characters)': '{text}… ({n} 文字)',
   'the configuration has errors:': '設定にエラーがあります:',
+  // the receiver's start failures (receiver.ts ReceiverStartError), the first stderr line
+  'port {port} is already in use (EADDRINUSE)': 'ポート {port} は既に使用されています (EADDRINUSE)',
+  'tls.cert and tls.key must both be set (or both empty)': 'tls.cert と tls.key は両方とも設定してください (または両方とも空に)',
+  'cannot read {name} {path} ({code})': '{name} {path} を読み込めません ({code})',
+  'cannot listen on {bind}:{port}: address not available (EADDRNOTAVAIL); check receiver.bind':
+    '{bind}:{port} で待ち受けできません: そのアドレスはありません (EADDRNOTAVAIL)。receiver.bind を確認してください',
+  'cannot listen on {bind}:{port}: {error}': '{bind}:{port} で待ち受けできません: {error}',
+  'receiver.implicitTlsPorts {ports} need tls.cert and tls.key': 'receiver.implicitTlsPorts {ports} には tls.cert と tls.key が必要です',
+  'receiver.ports and receiver.implicitTlsPorts are both empty: nothing to listen on':
+    'receiver.ports と receiver.implicitTlsPorts がどちらも空です: 待ち受けるポートがありません',
+  'port {port} is listed twice in receiver.ports / receiver.implicitTlsPorts': 'ポート {port} が receiver.ports / receiver.implicitTlsPorts に2回書かれています',
+  'worker {n} of {count} exited ({how}); stopping the others': 'ワーカー {n}/{count} が終了しました ({how})。ほかのワーカーも停止します',
+  'code {code}': 'コード {code}',
 
   // --- delivery: the sender log lines the overview shows as its last errors (delivery/attempt.ts)
   '[{time}] [{id}] <{address}> deferred ({kind}) host={host}: {*reply}': '[{time}] [{id}] <{address}> 再送待ち ({kind}) ホスト={host}: {*reply}',
