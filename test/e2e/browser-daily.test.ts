@@ -203,6 +203,13 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await routingRow(3).locator('input[data-col="1"]').fill('192.168.10.26');
     expect(await routingRow(4).locator('input[data-col="0"]').inputValue()).toBe('branch.example');
 
+    // At 1024 px a long comment wraps inside its row instead of being cut off.
+    const comment = routingRow(1).locator('textarea.cell');
+    await comment.fill("' 配送先: 本社の社内メールサーバー (192.168.10.25) と支社のサーバー (192.168.10.26)。本社が止まっているときは支社に送ります。変更したら必ず保存してください。");
+    const box = await comment.evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth, h: el.getBoundingClientRect().height, line: parseFloat(getComputedStyle(el).lineHeight) }));
+    expect(box.sw).toBeLessThanOrEqual(box.cw + 1);
+    expect(box.h).toBeGreaterThan(box.line * 1.5); // more than one line tall
+
     await show('relay');
     await show('overview');
     await show('routing');
@@ -348,6 +355,10 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await pane('policy').getByTestId('explain-to').fill(RCPT);
     await pane('policy').getByTestId('explain-run').click();
     await pane('policy').getByTestId('explain-result').waitFor();
+    // The trace wraps at 1024 px (nothing cut off, no sideways scrolling).
+    const trace = await pane('policy').getByTestId('explain-text').evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth }));
+    expect(trace.sw).toBeLessThanOrEqual(trace.cw + 1);
+    await page.screenshot({ path: join(SHOTS, 'ja-policy-1024.png') });
     // The header's list of warnings, open.
     await page.getByTestId('warnings-button').click();
     const found: string[] = [];
