@@ -16,7 +16,7 @@ function emittedCodes(): string[] {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (p.endsWith('.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/'((?:effect|gateway|alias|domains|settings|workdir|account|usetime|sender)\.[a-z0-9-]+)'/g)) {
+        for (const m of readFileSync(p, 'utf8').matchAll(/'((?:effect|gateway|alias|domains|settings|workdir|account|usetime|sender|table)\.[a-z0-9-]+)'/g)) {
           if (!/\.(dat|json)$/.test(m[1])) codes.add(m[1]);
         }
       }
@@ -24,6 +24,8 @@ function emittedCodes(): string[] {
   };
   walk('services/config');
   walk('services/policy');
+  // The control API adds its own (table.line-break, table.encoding).
+  walk('services/control');
   return [...codes].sort();
 }
 

@@ -23,6 +23,9 @@ const SOURCES = [
   'services/supervisor/exit-reason.ts',
   'services/supervisor/index.ts',
   'services/supervisor/command.ts',
+  // Errors of the control API calls (shown in the tabs' notices) and of the account files.
+  'services/control/handlers.ts',
+  'services/config/accounts.ts',
 ];
 
 /** Sources where only the texts handed to these calls reach the UI (a service's lastError). */

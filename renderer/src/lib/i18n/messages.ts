@@ -592,6 +592,8 @@ export const ja: Record<MessageKey, string> & Record<string, string> = {
   'diag.alias.wildcard-mismatch': 'ワイルドカード「*」は両側のローカル部に指定してください ({quoted})。',
   'diag.domains.bad-domain': 'ドメイン名が正しくありません {quoted}。',
   'diag.domains.extra-field': '1行に1ドメインです {quoted}。',
+  'diag.table.line-break': '1行の中に改行は入れられません。',
+  'diag.table.encoding': 'このファイルの文字コード (Shift_JIS) で保存できない文字があります。ファイルを UTF-8 で保存してください。(詳細: {message})',
   'diag.gateway.trailing-comment': 'コメントは行を分けて書いてください: 新しい行を \' で始めます (ルールの後ろには書けません)。',
   'diag.effect.trailing-comment': 'コメントは行を分けて書いてください: 新しい行を \' で始めます (ルールの後ろには書けません)。',
   'diag.alias.trailing-comment': 'コメントは行を分けて書いてください: 新しい行を \' で始めます (ルールの後ろには書けません)。',
