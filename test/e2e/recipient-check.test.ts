@@ -133,7 +133,7 @@ describe('recipient verification against an internal smtp-server', () => {
     expect(srv.rcpts[2]).toBe('ghost@corp.jp');
   });
 
-  it('answers 450 4.1.1 while the internal server is down (nothing queued); with whenUnavailable accept it takes the recipient', async () => {
+  it('answers 450 4.1.1 while the internal server is down (nothing queued), takes the retry once it is back; with whenUnavailable accept it takes the recipient', async () => {
     const port = await deadPort();
     const r = await receiver(port);
     const c = await mailFrom(r);
@@ -142,14 +142,27 @@ describe('recipient verification against an internal smtp-server', () => {
     expect(reply.lines[0]).toMatch(/^450 4\.1\.1 <taro@corp\.jp>\.\.\. /);
     expect((await c.cmd('DATA')).code).toBe(503);
     expect(await queued(r.workdir)).toEqual([]);
-    // A temporary failure is not remembered: nothing in the cache.
+    // The sender retries later: once the internal server is back, the same recipient is
+    // accepted and the message delivered (a temporary failure was not remembered).
+    const srv = await internal({ users: ['taro@corp.jp'], port });
+    expect((await c.cmd('RSET')).code).toBe(250);
+    expect((await c.cmd('MAIL FROM:<sender@ext.jp>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<taro@corp.jp>')).code).toBe(250);
+    expect((await c.cmd('DATA')).code).toBe(354);
+    expect((await c.cmd(message('retried') + '.')).code).toBe(250);
+    const d = await startDelivery({ workdir: r.workdir, rescanMs: 500 });
+    cleanups.push(() => d.close());
+    await until(() => srv.messages.length === 1, 15_000, 'delivery once the internal server is back');
+    expect(srv.messages[0].data).toContain('Subject: retried');
+    await d.close();
+    await srv.close();
     await r.rx.close();
-    expect((await readRecipientCache(r.workdir)).entries).toEqual([]);
+    expect((await readRecipientCache(r.workdir)).entries.map((e) => `${e.address} ${e.answer}`)).toEqual(['taro@corp.jp exists']);
 
     const r2 = await receiver(port, (s) => (s.recipientCheck.whenUnavailable = 'accept'));
     const c2 = await mailFrom(r2);
-    expect((await c2.cmd('RCPT TO:<taro@corp.jp>')).code).toBe(250);
-    expect(r2.trace.some((l) => /recipient check <taro@corp\.jp>: cannot be verified now/.test(l))).toBe(true);
+    expect((await c2.cmd('RCPT TO:<jiro@corp.jp>')).code).toBe(250);
+    expect(r2.trace.some((l) => /recipient check <jiro@corp\.jp>: cannot be verified now/.test(l))).toBe(true);
   });
 
   it('tries the next gateway.dat host when the first cannot be reached', async () => {

@@ -21,7 +21,7 @@ export interface InternalServer {
   close(): Promise<void>;
 }
 
-export async function startInternalServer(opts: { users: string[]; rcptDelayMs?: number }): Promise<InternalServer> {
+export async function startInternalServer(opts: { users: string[]; rcptDelayMs?: number; port?: number }): Promise<InternalServer> {
   const users = new Set(opts.users.map((u) => u.toLowerCase()));
   const s: Omit<InternalServer, 'close' | 'port'> = { connections: 0, open: 0, rcpts: [], rcptInFlight: 0, maxRcptInFlight: 0, messages: [] };
   const server = new SMTPServer({
@@ -62,7 +62,7 @@ export async function startInternalServer(opts: { users: string[]; rcptDelayMs?:
     },
   });
   server.on('error', () => {});
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
   const port = ((server as unknown as { server: Server }).server.address() as AddressInfo).port;
   return Object.assign(s, {
     port,
