@@ -52,7 +52,8 @@ import { isQueueId } from '../queue/paths.js';
 import { listQueue as listQueueRecords, readControl, removeMessage, writeControl } from '../queue/store.js';
 import { readLog as readLogFiles } from '../logs/read.js';
 import { searchLogs as searchLogFiles } from '../logs/search.js';
-import { trafficFromLogs } from '../logs/stats.js';
+import { DayTraffic } from '../logs/stats.js';
+import { dayName, parseDayName } from '../logs/paths.js';
 import { overviewErrors } from './overview.js';
 import type { ControlRecord } from '../queue/types.js';
 
@@ -161,6 +162,18 @@ function ruleLinesOf(bytes: Buffer | null): string[] {
 export function createControlApi(opts: ControlApiOptions): ControlApi {
   const { workdir, supervisor } = opts;
   const serial = new Serial();
+  // The overview asks for today's counts again and again: keep the counters of the last days
+  // asked for, each reading only what the logs gained since (logs/stats.ts).
+  const traffic = new Map<string, DayTraffic>();
+  const dayTraffic = (day: string): DayTraffic => {
+    let t = traffic.get(day);
+    if (!t) {
+      t = new DayTraffic(workdir, day);
+      traffic.set(day, t);
+      if (traffic.size > 3) traffic.delete(traffic.keys().next().value!);
+    }
+    return t;
+  };
 
   /** Policy warnings of one table file, judged with `rules` in place of what is on disk. */
   async function tableWarnings<N extends TableName>(table: N, rules?: RuleOf<N>[]): Promise<Diagnostic[]> {
@@ -471,8 +484,8 @@ export function createControlApi(opts: ControlApiOptions): ControlApi {
       return searchLogFiles(workdir, q);
     },
     async trafficStats(day?: string) {
-      if (day !== undefined && day !== null && (typeof day !== 'string' || !/^\d{6}$/.test(day))) throw badRequest('day must be YYMMDD');
-      const stats = await trafficFromLogs(workdir, day ?? undefined);
+      if (day !== undefined && day !== null && (typeof day !== 'string' || !parseDayName(day))) throw badRequest('day must be YYMMDD');
+      const stats = await dayTraffic(day ?? dayName(new Date())).update();
       const health = await configHealth();
       return { ...stats, lastErrors: overviewErrors(stats.lastErrors, supervisor.statusAll(), health.errors) };
     },

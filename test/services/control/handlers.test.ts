@@ -314,6 +314,10 @@ describe('logs, explain, tls, version', () => {
     expect(stats.lastErrors.find((e) => e.source === 'config')!.text).toMatch(/^gateway\.dat:1:\d+ /);
     expect(stats.lastErrors.find((e) => e.source === 'config')!.diagnostic).toMatchObject({ file: 'gateway.dat', code: 'gateway.bad-host' });
     await expectControlError(api.trafficStats('26-12-05'), 400);
+    await expectControlError(api.trafficStats('261399'), 400);
+    // Asked again after more lines: the kept counter reads only what was appended.
+    await writeFile(join(workdir, 'log', 'sender', `${day}.log`), `[${hh}:00:01:000] [B0000000002] <b@example.jp> delivered host=h:25: 250 ok\n`, { flag: 'a' });
+    expect((await api.trafficStats()).totals).toMatchObject({ delivered: 1, bounced: 1 });
   });
 
   it('explains a decision with the rule that made it', async () => {

@@ -2,7 +2,9 @@
 // lines the receiver and the delivery runner write (receiver.ts, delivery/attempt.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLogs, type Logs } from '../../../services/logs/index.js';
-import { trafficFromLogs, LAST_ERRORS } from '../../../services/logs/stats.js';
+import { DayTraffic, trafficFromLogs, LAST_ERRORS } from '../../../services/logs/stats.js';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { logFile } from '../../../services/logs/paths.js';
 import { freshWorkdir, removeWorkdir } from './helpers.js';
 
 let wd: string;
@@ -105,4 +107,39 @@ describe('trafficFromLogs', () => {
     expect(s.lastErrors).toHaveLength(LAST_ERRORS);
     expect(s.lastErrors.at(-1)!.text).toContain('550 no 24990');
   }, 60_000);
+
+  it('a DayTraffic kept between calls reads only what was appended, and counts the same as a fresh read', async () => {
+    const { logs, at } = loggers();
+    const counter = new DayTraffic(wd, '261205');
+    at(8);
+    session(logs, 'a1', { rcpt: [['a@example.jp', '250 2.1.5 Ok']], queued: 'B0000000001' });
+    logs.sender('B0000000001', '<a@example.jp> delivered host=h:25: 250 ok');
+    await logs.flush();
+    expect((await counter.update()).totals).toMatchObject({ accepted: 1, delivered: 1 });
+
+    at(9);
+    // A session split over two updates: its 5xx reply answers a RCPT counted in the first.
+    logs.receive('a2', '<', 'RCPT TO:<x@test.jp>');
+    await logs.flush();
+    await counter.update();
+    logs.receive('a2', '>', '550 5.1.1 <x@test.jp>: User unknown');
+    logs.sender('B0000000002', '<b@example.jp> failed host=h:25: 550 no');
+    await logs.flush();
+    // Half a line (a writer in the middle of its write) is left for the next update.
+    await appendFile(logFile(wd, 'sender', '261205'), '[09:00:07:000] [B0000000003] <c@example.jp> deliv');
+    const second = await counter.update();
+    expect(second.totals).toEqual({ accepted: 1, refused: 1, delivered: 1, deferred: 0, bounced: 1 });
+    await appendFile(logFile(wd, 'sender', '261205'), 'ered host=h:25: 250 ok\n');
+    const third = await counter.update();
+    expect(third.totals.delivered).toBe(2);
+    expect(third).toEqual(await trafficFromLogs(wd, '261205'));
+    expect(third.lastErrors.map((e) => e.text)).toEqual([expect.stringContaining('<b@example.jp> failed')]);
+
+    // A file replaced by a shorter one is counted again from its start.
+    await writeFile(logFile(wd, 'sender', '261205'), '[10:00:00:000] [B0000000009] <z@example.jp> deferred (temp) host=h:25: 451 later\n');
+    const fourth = await counter.update();
+    expect(fourth.totals).toMatchObject({ accepted: 1, refused: 1, delivered: 0, deferred: 1, bounced: 0 });
+    expect(fourth.lastErrors).toHaveLength(1);
+    await logs.close();
+  });
 });
