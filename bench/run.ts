@@ -193,6 +193,7 @@ async function main(): Promise<number> {
     } else {
       // Measure what an installation runs: the compiled JavaScript (dist/), not tsx.
       if (flags['from-source']) process.env.SEKISHO_BENCH_FROM_SOURCE = '1';
+      else if (process.env.SEKISHO_BENCH_DIST) log(`running the build in ${process.env.SEKISHO_BENCH_DIST} (SEKISHO_BENCH_DIST), dist/ not rebuilt`);
       else {
         log('building the services (npm run build:services) to run Sekisho from dist/');
         const b = await run('npm', ['run', 'build:services'], { cwd: repo, timeoutMs: 180_000 });

@@ -9,7 +9,12 @@ import { cliCommand } from '../../services/cli/spawn.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BUILT_CLI = fileURLToPath(new URL('../../dist/services/cli/main.js', import.meta.url));
+/** SEKISHO_BENCH_DIST=DIR: run a build compiled elsewhere (`npx tsc -p tsconfig.build.json
+ * --outDir DIR`, with DIR/node_modules a link to this repository's), and do not rebuild dist/:
+ * an A/B experiment on a machine where others build dist/ at the same time. */
+const BUILT_CLI = process.env.SEKISHO_BENCH_DIST
+  ? join(process.env.SEKISHO_BENCH_DIST, 'services/cli/main.js')
+  : fileURLToPath(new URL('../../dist/services/cli/main.js', import.meta.url));
 
 /**
  * The `sekisho` command line the bench runs: the compiled JavaScript of `npm run build`, as an

@@ -166,6 +166,20 @@ describe('PIPELINING (RFC 2920)', () => {
     90_000,
   );
 
+  it('delivers a message given whole that is bigger than the socket buffer (the corked write must not wait for a drain)', async () => {
+    const s = await sink();
+    const conn = await HopConnection.open(target(s.port), opts);
+    const line = 'y'.repeat(78) + '\r\n';
+    const big = Buffer.from('Subject: big\r\n\r\n' + line.repeat(2000) + '.starts with a dot\r\n');
+    for (let i = 0; i < 2; i++) {
+      const res = await conn.send('a@test.jp', ['x@y.jp'], big.length, () => big);
+      expect(res.recipients.map((r) => r.kind)).toEqual(['ok']);
+    }
+    conn.quit();
+    expect(s.received).toHaveLength(2);
+    expect(s.received[1].data.equals(big)).toBe(true);
+  });
+
   it('without PIPELINING offered, waits for each reply before the next command', async () => {
     const s = await scripted({ pipelining: false });
     const conn = await HopConnection.open(target(s.port), opts);
