@@ -128,9 +128,9 @@ export function watchWorkFolder(
     if (queueWatcher || closed || !following) return;
     try {
       queueWatcher = watch(paths.incoming, (_event, name) => {
-        // Claims (.lock) and temp files come and go during every attempt; the control
-        // file ($CP) changing is what the queue view shows.
-        if (!name || name.endsWith('.$CP') || name.endsWith('.MSG')) queueChanged();
+        // Claims (.lock) and temp files come and go during every attempt; the queue file
+        // ($CP) and the delivery state ($ST; format 1: .MSG) changing is what the queue view shows.
+        if (!name || name.endsWith('.$CP') || name.endsWith('.$ST') || name.endsWith('.MSG')) queueChanged();
       });
       queueWatcher.on('error', () => {
         queueWatcher?.close();

@@ -2,13 +2,13 @@
 // hop, one SMTP transaction per hop (falling back to the next hop of the route on no answer
 // or 4xx), local copies, then the retry policy, the bounce, and the control file or removal.
 // The caller holds the message's claim.
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { ConfigSnapshot } from '../config/types.js';
 import type { ControlRecord, RecipientState } from '../queue/types.js';
 import type { Route } from '../policy/types.js';
 import { lookupRoute } from '../policy/route.js';
-import { messagePath, removeMessage, writeControl } from '../queue/store.js';
+import { messageFile, readMessageBytes, removeMessage, writeControl } from '../queue/store.js';
 import type { QueueWriter } from '../queue/writer.js';
 import { workPaths } from '../config/paths.js';
 import { applyOutcome, failureNote, nextAttemptAt, type AttemptOutcome } from './retry.js';
@@ -116,7 +116,9 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
   const logId = attemptLogId(record.id, record.retries);
   const log = (text: string) => ctx.log(logId, text);
   const trace = (text: string) => ctx.debug(traceLine(logId, text));
-  const msgPath = messagePath(ctx.workdir, record.id);
+  // The message is the first record.size bytes of this file (queue format 2: the queue file,
+  // followed by its envelope; format 1: the .MSG).
+  const msgPath = messageFile(ctx.workdir, record);
   const outcomes = new Map<RecipientState, AttemptOutcome>();
 
   // A control file without its data cannot come from the queue's write order (see
@@ -164,7 +166,7 @@ export async function attemptDelivery(ctx: AttemptContext, record: ControlRecord
 
   for (const { r, user } of locals) {
     try {
-      const res = await deliverLocal(workPaths(ctx.workdir).inbox, user, record.id, msgPath);
+      const res = await deliverLocal(workPaths(ctx.workdir).inbox, user, record.id, msgPath, record.size);
       const text = res === 'delivered' ? `local copy to inbox/${user}/${record.id}.MSG` : `already in inbox/${user}/${record.id}.MSG`;
       trace(`local ${r.address} -> inbox/${user}/${record.id}.MSG${res === 'delivered' ? '' : ' (already there)'}`);
       outcomes.set(r, { kind: 'delivered', reply: `250 ${text}`, host: '' });
@@ -292,7 +294,7 @@ async function deliverGroup(
 
 /** A big message from its file; the chunks read are counted so that the ones already sent are
  * freed as it goes instead of piling up until V8 next collects (runtime/streamed-bytes.ts). */
-function countedReadStream(path: string): Readable {
+function countedReadStream(path: string, size: number): Readable {
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       streamed(chunk.length);
@@ -300,7 +302,7 @@ function countedReadStream(path: string): Readable {
     },
   });
   // pipeline: when the transaction fails and the counter is destroyed, the file closes too.
-  return pipeline(createReadStream(path), counter, () => {});
+  return pipeline(createReadStream(path, { end: size - 1 }), counter, () => {});
 }
 
 async function transaction(
@@ -313,7 +315,7 @@ async function transaction(
 ) {
   // Most mail is small: read it whole on the loop thread (one open/read/close, no thread-pool
   // round trips) and hand the buffer over; a big message streams from the file.
-  const stream = () => (record.size <= WHOLE_READ_MAX ? readFileSync(msgPath) : countedReadStream(msgPath));
+  const stream = () => (record.size <= WHOLE_READ_MAX ? readMessageBytes(msgPath, record.size) : countedReadStream(msgPath, record.size));
   let lease = await ctx.pool.acquire(target, opts);
   let result = await lease.conn.send(record.from, recipients, record.size, stream);
   // A pooled connection the server closed while idle fails at once with no reply at all:

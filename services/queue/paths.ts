@@ -29,12 +29,20 @@ export function queueTmpDir(workdir: string): string {
   return join(workdir, 'incoming', 'tmp');
 }
 
+/** Format 1's message file (format 2 keeps the message in the queue file, controlPath). */
 export function messagePath(workdir: string, id: QueueId): string {
   return join(workdir, 'incoming', `${id}.MSG`);
 }
 
+/** The file whose presence makes a message queued: format 2's queue file (message + envelope),
+ *  format 1's control record. */
 export function controlPath(workdir: string, id: QueueId): string {
   return join(workdir, 'incoming', `${id}.$CP`);
+}
+
+/** Format 2's delivery state: the record as the last attempt left it (absent before the first). */
+export function statePath(workdir: string, id: QueueId): string {
+  return join(workdir, 'incoming', `${id}.$ST`);
 }
 
 export function lockPath(workdir: string, id: QueueId): string {

@@ -1,20 +1,31 @@
-// Reading and writing queued messages (SPEC 8). A message exists for the runner exactly when
-// its control file `incoming/<ID>.$CP` exists; `incoming/<ID>.MSG` is renamed in before it and
-// removed after it, so a control file never points at nothing.
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+// Reading and writing queued messages (SPEC 8; docs/queue-format.md). A message exists for the
+// runner exactly when `incoming/<ID>.$CP` exists. Two layouts are read:
+//
+// - format 2 (written now): `<ID>.$CP` is the queue file, the message followed by its envelope
+//   record and a last line `sekisho-queue/2 message=<bytes> envelope=<bytes>`, committed by one
+//   flush and one rename (writer.ts). What delivery learns later (per-recipient status, attempts,
+//   next try) goes to `<ID>.$ST`, the whole record rewritten atomically; absent until the
+//   first attempt that leaves the message queued. Losing a state update (power cut) brings back
+//   the previous state: an earlier retry, at worst a recipient delivered twice (at least once).
+// - format 1 (queued before the upgrade): `<ID>.MSG` the message, `<ID>.$CP` the record alone;
+//   read, updated in place and delivered as before, never converted.
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ControlRecord, QueueId, RecipientState } from './types.js';
-import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
+import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir, statePath } from './paths.js';
 import { syncDir, syncDirSoon } from './fsync.js';
 import { renameRetrying, unlinkRetrying } from './winfs.js';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { writeDurableFile } from './durable.js';
 import { sparePool, type SpareKind } from './spare.js';
 
-export { messagePath, controlPath } from './paths.js';
+export { messagePath, controlPath, statePath } from './paths.js';
 
-export const QUEUE_FORMAT = 'sekisho-queue/1' as const;
+/** What the writer writes: queue file (message + envelope) and state file. */
+export const QUEUE_FORMAT = 'sekisho-queue/2' as const;
+/** The layout before: .MSG + .$CP; still read, updated and delivered. */
+export const QUEUE_FORMAT_V1 = 'sekisho-queue/1' as const;
 
 /** A control file that cannot be used: not JSON, wrong format marker, missing fields. */
 export class QueueFormatError extends Error {
@@ -61,7 +72,11 @@ function checkRecipient(r: unknown, i: number, file: string): asserts r is Recip
 export function validateControlRecord(value: unknown, file = 'control record'): ControlRecord {
   check(value && typeof value === 'object' && !Array.isArray(value), file, 'not a JSON object');
   const o = value as Record<string, unknown>;
-  check(o.format === QUEUE_FORMAT, file, `unknown format ${JSON.stringify(o.format)} (expected "${QUEUE_FORMAT}")`);
+  check(
+    o.format === QUEUE_FORMAT || o.format === QUEUE_FORMAT_V1,
+    file,
+    `unknown format ${JSON.stringify(o.format)} (expected "${QUEUE_FORMAT}" or "${QUEUE_FORMAT_V1}")`,
+  );
   check(isStr(o.id) && isQueueId(o.id), file, `id must look like B0000000001`);
   check(isStr(o.from), file, 'from must be a string ("" for the null sender)');
   check(Array.isArray(o.recipients) && o.recipients.length > 0, file, 'recipients must be a non-empty list');
@@ -84,11 +99,7 @@ export function serializeControl(record: ControlRecord): string {
   return JSON.stringify({ format, id, ...rest }, null, 2) + '\n';
 }
 
-/** Read and validate `incoming/<ID>.$CP`. ENOENT passes through (the message is gone). */
-export async function readControl(workdir: string, id: QueueId): Promise<ControlRecord> {
-  const file = controlPath(workdir, id);
-  // Small file, read on the loop thread: cheaper than a thread-pool round trip per message.
-  const text = readFileSync(file, 'utf8');
+function parseRecord(text: string, file: string, id: QueueId): ControlRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -98,6 +109,124 @@ export async function readControl(workdir: string, id: QueueId): Promise<Control
   const record = validateControlRecord(value, file);
   if (record.id !== id) throw new QueueFormatError(file, `holds id ${record.id}, not ${id}`);
   return record;
+}
+
+/** The queue file's last line: where the message ends and how long the envelope is. */
+const TRAILER_RE = /^sekisho-queue\/2 message=(\d{1,15}) envelope=(\d{1,15})$/;
+/** One read from the end usually holds the last line and the whole envelope (a few hundred bytes). */
+const TAIL_READ = 4096;
+/** A format-1 control record is a few KiB; a .$CP this big without a trailer is not one. */
+const V1_MAX_BYTES = 16 * 1024 * 1024;
+
+/** What follows the message in a queue file: the envelope (pretty JSON) and the last line. */
+export function queueTrailer(record: ControlRecord): Buffer {
+  const envelope = serializeControl(record);
+  const envLen = Buffer.byteLength(envelope);
+  return Buffer.from(`${envelope}sekisho-queue/2 message=${record.size} envelope=${envLen}\n`);
+}
+
+function readFull(fd: number, buf: Buffer, position: number, file: string): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
+    if (n === 0) throw new QueueFormatError(file, 'shorter than its trailer says');
+    done += n;
+  }
+}
+
+/**
+ * The record a `.$CP` holds: format 2's envelope (from the trailer, never reading the message),
+ * or format 1's whole record. Small reads on the loop thread: cheaper than a thread-pool round
+ * trip per message.
+ */
+function readQueueFile(file: string, id: QueueId): ControlRecord {
+  const fd = openSync(file, 'r');
+  try {
+    const total = fstatSync(fd).size;
+    const tailStart = Math.max(0, total - TAIL_READ);
+    const tail = Buffer.allocUnsafe(total - tailStart);
+    readFull(fd, tail, tailStart, file);
+    const lineStart = tail.length >= 2 && tail[tail.length - 1] === 0x0a ? tail.lastIndexOf(0x0a, tail.length - 2) + 1 : -1;
+    const m = lineStart >= 0 ? TRAILER_RE.exec(tail.toString('latin1', lineStart, tail.length - 1)) : null;
+    if (m) {
+      const size = Number(m[1]);
+      const envLen = Number(m[2]);
+      // The lengths must add up to the file: a file cut short or grown is never taken for a
+      // message (a partial message is never delivered).
+      if (size + envLen + (tail.length - lineStart) !== total) {
+        throw new QueueFormatError(file, `is ${total} bytes, its last line says message ${size} + envelope ${envLen}`);
+      }
+      let env: Buffer;
+      if (size >= tailStart) {
+        env = tail.subarray(size - tailStart, size - tailStart + envLen);
+      } else {
+        env = Buffer.allocUnsafe(envLen);
+        readFull(fd, env, size, file);
+      }
+      const record = parseRecord(env.toString('utf8'), file, id);
+      if (record.format !== QUEUE_FORMAT) throw new QueueFormatError(file, `the envelope of a queue file says format ${record.format}`);
+      if (record.size !== size) throw new QueueFormatError(file, `envelope size ${record.size} differs from the last line's ${size}`);
+      return record;
+    }
+    // Format 1: the file is the record.
+    if (total > V1_MAX_BYTES) throw new QueueFormatError(file, 'has no sekisho-queue/2 last line and is too big for a control record');
+    let whole = tail;
+    if (tailStart > 0) {
+      whole = Buffer.allocUnsafe(total);
+      readFull(fd, whole, 0, file);
+    }
+    const record = parseRecord(whole.toString('utf8'), file, id);
+    if (record.format !== QUEUE_FORMAT_V1) throw new QueueFormatError(file, `a ${record.format} record without its message (no queue file trailer)`);
+    return record;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Read and validate a queued message's record: format 2's latest state (`<ID>.$ST`, else the
+ * envelope in `<ID>.$CP`), or format 1's `<ID>.$CP`. QueueFormatError when corrupt; ENOENT
+ * passes through (the message is gone).
+ */
+export async function readControl(workdir: string, id: QueueId): Promise<ControlRecord> {
+  return readControlSync(workdir, id);
+}
+
+export function readControlSync(workdir: string, id: QueueId): ControlRecord {
+  const base = readQueueFile(controlPath(workdir, id), id);
+  if (base.format === QUEUE_FORMAT_V1) return base;
+  const file = statePath(workdir, id);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return base; // not attempted yet
+    throw err;
+  }
+  const state = parseRecord(text, file, id);
+  if (state.format !== QUEUE_FORMAT) throw new QueueFormatError(file, `a state file must say format ${QUEUE_FORMAT}`);
+  // The message's length is the queue file's; a state never changes it.
+  return { ...state, size: base.size };
+}
+
+/** The first `size` bytes of `path` (a message from messageFile), read on the loop thread. */
+export function readMessageBytes(path: string, size: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    readFull(fd, buf, 0, path);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The file holding the message as its first `record.size` bytes (format 2: the queue file,
+ * followed by the envelope; format 1: the .MSG). Read exactly that many bytes from offset 0.
+ */
+export function messageFile(workdir: string, record: Pick<ControlRecord, 'id' | 'format'>): string {
+  return record.format === QUEUE_FORMAT_V1 ? messagePath(workdir, record.id) : controlPath(workdir, record.id);
 }
 
 // Unique per process without a random draw per file (randomBytes costs CPU at 800 msg/s):
@@ -141,11 +270,12 @@ export async function withTmpDir<T>(workdir: string, fn: () => Promise<T>): Prom
 }
 
 /**
- * Replace a control record atomically (after every delivery attempt, SPEC 8): temp file,
- * fsync, rename over the old one, fsync the folder. A crash leaves the old or the new record.
+ * Record a message's new state atomically (after every delivery attempt, SPEC 8): format 2
+ * writes `<ID>.$ST`, format 1 replaces its `<ID>.$CP`. Temp file flushed, renamed over the old
+ * one, folder flushed: a crash leaves the old or the new state, never half of one.
  */
 export async function writeControl(workdir: string, record: ControlRecord): Promise<void> {
-  const file = controlPath(workdir, record.id);
+  const file = record.format === QUEUE_FORMAT_V1 ? controlPath(workdir, record.id) : statePath(workdir, record.id);
   validateControlRecord(record, file);
   const tmp = tmpName(workdir, record.id, '.$CP.tmp');
   await withTmpDir(workdir, () => writeDurableFile(tmp, serializeControl(record), sparePool(workdir)));
@@ -233,8 +363,10 @@ async function retire(workdir: string, kind: SpareKind, path: string): Promise<v
 }
 
 /**
- * Remove a message: control file first, then the data, then flush the folder. A crash in
- * between leaves an orphan .MSG (removed by sweepOrphans), never a control file without data.
+ * Remove a message: the file that makes it queued (`.$CP`) first, then the rest (format 2's
+ * `.$ST`, format 1's `.MSG`), then flush the folder. A crash in between leaves a file nobody
+ * reads (an orphan `.MSG` for sweepOrphans, an orphan `.$ST` for removeOrphanStates), never a
+ * queued message without its data.
  * `recycle` (default true): the files are renamed into incoming/spare/ for reuse while the
  * pool has room (spare.ts; settings delivery.recycleQueueFiles), else deleted. `waitForFlush`:
  * resolve only once the folder is flushed (default: flushed within a second, not waited for).
@@ -244,12 +376,16 @@ export async function removeMessage(
   id: QueueId,
   opts: { recycle?: boolean; waitForFlush?: boolean } = {},
 ): Promise<void> {
+  const v1 = existsSync(messagePath(workdir, id));
   if (opts.recycle === false) {
     await unlinkQuiet(controlPath(workdir, id));
-    await unlinkQuiet(messagePath(workdir, id));
+    if (v1) await unlinkQuiet(messagePath(workdir, id));
+    await unlinkQuiet(statePath(workdir, id));
   } else {
-    await retire(workdir, 'c', controlPath(workdir, id));
-    await retire(workdir, 'm', messagePath(workdir, id));
+    // Format 2's .$CP holds the message: a data spare; format 1's is a small record.
+    await retire(workdir, v1 ? 'c' : 'm', controlPath(workdir, id));
+    if (v1) await retire(workdir, 'm', messagePath(workdir, id));
+    await retire(workdir, 'c', statePath(workdir, id));
   }
   if (opts.waitForFlush) {
     // An administrator's delete: gone from the disk when the call returns.
@@ -260,4 +396,37 @@ export async function removeMessage(
   // other one of that second. A power cut before that can only bring it back to be delivered
   // again (at least once, SPEC 8), so nobody waits for the flush.
   syncDirSoon(incomingDir(workdir));
+}
+
+/**
+ * Delete `<ID>.$ST` files whose queue file is gone (a crash between the two removals of
+ * removeMessage) once older than `minAgeMs`: they hold no message text, only a finished
+ * message's state. Safe at any time: a state is written only for a queued message.
+ */
+export async function removeOrphanStates(workdir: string, opts: { minAgeMs?: number; now?: number } = {}): Promise<string[]> {
+  const minAge = opts.minAgeMs ?? 60_000;
+  const now = opts.now ?? Date.now();
+  let names: string[];
+  try {
+    names = await readdir(incomingDir(workdir));
+  } catch {
+    return [];
+  }
+  const present = new Set(names);
+  const removed: string[] = [];
+  for (const n of names) {
+    if (!n.endsWith('.$ST')) continue;
+    const id = n.slice(0, -4);
+    if (!isQueueId(id) || present.has(`${id}.$CP`)) continue;
+    const path = statePath(workdir, id);
+    try {
+      const st = await stat(path);
+      if (now - Math.max(st.mtimeMs, st.ctimeMs) <= minAge || existsSync(controlPath(workdir, id))) continue;
+      await unlink(path);
+      removed.push(path);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
 }

@@ -1,6 +1,8 @@
-// The queue folder's contract (SPEC 8). `incoming/<ID>.MSG` holds the message as received
-// with our Received header; `incoming/<ID>.$CP` is this control record as JSON, pretty
-// printed so an admin can read it in Notepad (self-describing, like Haraka's qfile).
+// The queue folder's contract (SPEC 8; layout in docs/queue-format.md). Format 2 (current):
+// `incoming/<ID>.$CP` is the queue file, the message as received followed by this record as its
+// envelope (pretty printed JSON, readable in Notepad), committed by one flush; the record's later
+// states (after delivery attempts) go to `incoming/<ID>.$ST`. Format 1 (read after an upgrade):
+// `<ID>.MSG` holds the message and `<ID>.$CP` this record alone.
 
 /** `B` + ten digits, e.g. `B0000000097`. */
 export type QueueId = string;
@@ -31,8 +33,9 @@ export interface RecipientState {
 }
 
 export interface ControlRecord {
-  /** Format marker and version: `sekisho-queue/1`. */
-  format: 'sekisho-queue/1';
+  /** Format marker and version: `sekisho-queue/2` (queue file + state file), or
+   *  `sekisho-queue/1` for a message queued before the upgrade (.MSG + .$CP). */
+  format: 'sekisho-queue/1' | 'sekisho-queue/2';
   id: QueueId;
   /** Envelope sender; '' for the null sender `<>`. */
   from: string;
@@ -43,7 +46,7 @@ export interface ControlRecord {
   nextAttemptAt: string;
   /** Retries made so far (the `-R0001` counter of the logs). */
   retries: number;
-  /** Size of the .MSG file in bytes. */
+  /** Size of the message in bytes (format 1: the .MSG file; format 2: the queue file's first bytes). */
   size: number;
   /** Client that sent it: `ip`, HELO, authenticated user, for the queue view and logs. */
   client: { ip: string; helo: string; authUser: string };

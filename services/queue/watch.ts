@@ -1,6 +1,6 @@
-// Telling the delivery runner that a message is ready: fs.watch on incoming/ for control files
-// renamed in (new messages, and records rewritten by writeControl, e.g. "retry now" from the
-// control app), plus a periodic rescan because fs.watch can miss events (network shares,
+// Telling the delivery runner that a message is ready: fs.watch on incoming/ for queue files
+// renamed in (`<ID>.$CP`: new messages) and states rewritten by writeControl (`<ID>.$ST`, or a
+// format-1 `.$CP`; e.g. "retry now" from the control app), plus a periodic rescan because fs.watch can miss events (network shares,
 // overflowing inotify queues, some Windows setups).
 import { watch, type FSWatcher } from 'node:fs';
 import { existsSync } from 'node:fs';
@@ -89,7 +89,7 @@ export function watchQueue(workdir: string, onReady: (id: QueueId) => void, opts
           return;
         }
         const file = name.toString();
-        if (!file.endsWith('.$CP')) return;
+        if (!file.endsWith('.$CP') && !file.endsWith('.$ST')) return;
         const id = file.slice(0, -4);
         if (!isQueueId(id)) return;
         changed.add(id);

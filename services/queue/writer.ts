@@ -1,19 +1,23 @@
-// Writing a message into the queue (SPEC 7 "250 only after it is durably in the queue", SPEC 8).
+// Writing a message into the queue (SPEC 7 "250 only after it is durably in the queue", SPEC 8;
+// layout in docs/queue-format.md, format 2).
 //
 // begin() allocates the ID (the receiver names it in the Received header). write() gathers the
-// message; once 128 KiB are waiting, incoming/tmp/<ID>.<pid>.<random>.MSG.tmp is created and
-// the message streams there, never held whole in memory. commit():
-//   1. make the data durable: a message that never reached 128 KiB (nearly all mail) is created and
-//      written in one go with O_DSYNC, so one system call writes and flushes it; a longer one
-//      gets its tail written and an fdatasync;
-//   2. write the control record to incoming/tmp/….$CP.tmp the same way (O_DSYNC), in parallel;
-//   3. rename the data to incoming/<ID>.MSG, then the control record to incoming/<ID>.$CP
-//      (the control file's presence is what makes a message exist for the runner);
-//   4. fsync incoming/ (group-committed with every concurrent commit) — then resolve, and the
+// message; once 128 KiB are waiting, incoming/tmp/<ID>.<pid>.<random>.$CP.tmp is created and
+// the message streams there, never held whole in memory. commit(record):
+//   1. appends the envelope (the record as pretty JSON, then the last line
+//      `sekisho-queue/2 message=<bytes> envelope=<bytes>`) and makes the file durable: a message
+//      that never reached 128 KiB (nearly all mail) is written whole in ONE O_DSYNC write (one
+//      system call writes and flushes it; into a recycled file when there is one); a longer one
+//      gets its tail and the envelope written, then one fdatasync;
+//   2. renames it to incoming/<ID>.$CP — from this instant the message is queued;
+//   3. fsyncs incoming/ (group-committed with every concurrent commit) — then resolves, and the
 //      receiver may answer 250.
-// A crash before 3 leaves temp files only; between the renames an orphan .MSG: the runner never
-// sees either, and sweepOrphans() removes them. Journaling file systems (ext4, XFS, NTFS) keep
-// the two renames in order, so a control file never survives without its data.
+// One file, one flush of its data, one rename, a shared directory flush: format 1 wrote and
+// flushed two files (message and control record) and renamed both.
+// A crash before 2 leaves a temp file the runner never sees (sweepOrphans removes it); the
+// rename is atomic, so the queue file exists whole or not at all. Its last line must add up to
+// its length (store.ts), so even a file system that reordered the rename before the data could
+// not make a partial message deliverable.
 //
 // Only the writes that wait for the disk go to libuv's thread pool. Creating, closing and
 // renaming a file take microseconds and run on the loop thread: every thread-pool round trip
@@ -24,11 +28,11 @@ import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { renameRetrying } from './winfs.js';
 import type { ControlRecord, QueueId } from './types.js';
 import { IdAllocator, type IdAllocatorOptions } from './ids.js';
-import { controlPath, incomingDir, messagePath } from './paths.js';
+import { controlPath, incomingDir } from './paths.js';
 import { syncDir } from './fsync.js';
-import { createDurable, dataSync, DSYNC_FLAG, openRecycled, writeAllAsync, writeDurableFile } from './durable.js';
+import { createDurable, dataSync, DSYNC_FLAG, openRecycled, writeAllAsync } from './durable.js';
 import { sparePool } from './spare.js';
-import { QUEUE_FORMAT, ensureQueueDirs, serializeControl, tmpName, validateControlRecord, withTmpDir } from './store.js';
+import { QUEUE_FORMAT, ensureQueueDirs, queueTrailer, tmpName, validateControlRecord, withTmpDir } from './store.js';
 
 /** What the receiver fills in; the writer adds format, id and size. */
 export type NewControlRecord = Omit<ControlRecord, 'format' | 'id' | 'size'>;
@@ -91,7 +95,7 @@ class PendingFile implements PendingMessage {
   private async ensureOpen(flags: number, length?: number): Promise<number> {
     if (this.fd !== null) return this.fd;
     this.fd = await withTmpDir(this.workdir, async () => {
-      this.tmpPath = tmpName(this.workdir, this.id, '.MSG.tmp');
+      this.tmpPath = tmpName(this.workdir, this.id, '.$CP.tmp');
       if (length !== undefined && sparePool(this.workdir).take('m', this.tmpPath)) return openRecycled(this.tmpPath, length);
       return openSync(this.tmpPath, flags, 0o666);
     });
@@ -118,16 +122,18 @@ class PendingFile implements PendingMessage {
     closeSync(fd);
   }
 
-  /** Steps 1: the data, durable in the temp file. */
-  private async syncData(): Promise<void> {
+  /** Step 1: the message and its envelope (`trailer`), durable in the temp file. */
+  private async syncData(trailer: Buffer): Promise<void> {
     await this.chain;
     if (this.writeError) throw this.writeError;
+    this.pending.push(trailer);
+    this.pendingBytes += trailer.length;
     if (this.fd === null && DSYNC_FLAG) {
       // Never reached 128 KiB: one O_DSYNC write makes the durable file (a recycled one if any).
       await this.writePending(createDurable.dsync, this.pendingBytes);
     } else {
       await this.flushPending();
-      const fd = await this.ensureOpen(createDurable.streaming); // an empty message still gets a file
+      const fd = await this.ensureOpen(createDurable.streaming);
       await dataSync(fd);
     }
     this.closeFile();
@@ -137,21 +143,11 @@ class PendingFile implements PendingMessage {
     if (this.state !== 'open') throw new Error(`queue message ${this.id} is ${this.state}; cannot commit`);
     this.state = 'committing';
     const full: ControlRecord = { ...record, format: QUEUE_FORMAT, id: this.id, size: this.bytes };
-    const cpTmp = tmpName(this.workdir, this.id, '.$CP.tmp');
-    const msgFinal = messagePath(this.workdir, this.id);
-    let msgRenamed = false;
+    const final = controlPath(this.workdir, this.id);
     try {
-      validateControlRecord(full, controlPath(this.workdir, this.id));
-      // Both flushes at once: they are independent until the renames, and a journaling file
-      // system commits concurrent flushes together.
-      const dataSynced = this.syncData();
-      const controlSynced = writeDurableFile(cpTmp, serializeControl(full), sparePool(this.workdir));
-      const [a, b] = await Promise.allSettled([dataSynced, controlSynced]);
-      if (a.status === 'rejected') throw a.reason;
-      if (b.status === 'rejected') throw b.reason;
-      await renameRetrying(this.tmpPath!, msgFinal);
-      msgRenamed = true;
-      await renameRetrying(cpTmp, controlPath(this.workdir, this.id));
+      validateControlRecord(full, final);
+      await this.syncData(queueTrailer(full));
+      await renameRetrying(this.tmpPath!, final);
     } catch (err) {
       this.state = 'aborted';
       try {
@@ -159,20 +155,17 @@ class PendingFile implements PendingMessage {
       } catch {
         /* already failing */
       }
-      unlinkQuietSync(cpTmp);
-      const data = msgRenamed ? msgFinal : this.tmpPath;
-      if (data) unlinkQuietSync(data);
+      if (this.tmpPath) unlinkQuietSync(this.tmpPath);
       throw err;
     }
     try {
       await syncDir(incomingDir(this.workdir));
     } catch (err) {
       // The disk refused the flush: the caller answers 451 and the client will send again, so
-      // take the message back (control file first, as removeMessage does) rather than let
-      // the runner deliver a copy the client does not know was accepted.
+      // take the message back rather than let the runner deliver a copy the client does not
+      // know was accepted.
       this.state = 'aborted';
-      await unlink(controlPath(this.workdir, this.id)).catch(() => {});
-      await unlink(msgFinal).catch(() => {});
+      await unlink(final).catch(() => {});
       throw err;
     }
     this.state = 'committed';

@@ -1,7 +1,7 @@
 // Shared by the robustness suites (test/e2e/robustness*.test.ts): a work folder written by
 // hand, a real `sekisho receiver` child process started through cliCommand, and a few
 // raw-socket helpers. Every wait is bounded.
-import { mkdtemp, mkdir, writeFile, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { defaultSettings, type Settings } from '../../services/config/settings.js';
 import { cliCommand } from '../../services/cli/spawn.js';
 import type { ControlRecord } from '../../services/queue/types.js';
+import { scanQueue } from '../../services/queue/store.js';
 
 export { SmtpConn, makeMessage, type Reply } from '../../bench/lib/client.js';
 
@@ -101,13 +102,12 @@ export async function removeWorkdir(workdir: string): Promise<void> {
   await rm(workdir, { recursive: true, force: true });
 }
 
-/** Every control record in incoming/ (the queue's truth: a message exists once its .$CP does). */
+/** Every queued message's record (the queue's truth: a message exists once its .$CP does;
+ * read as the product reads it, either queue format). */
 export async function queuedRecords(workdir: string): Promise<ControlRecord[]> {
-  const dir = join(workdir, 'incoming');
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.$CP'));
-  const out: ControlRecord[] = [];
-  for (const n of names) out.push(JSON.parse(await readFile(join(dir, n), 'utf8')) as ControlRecord);
-  return out;
+  const { records, problems } = await scanQueue(workdir);
+  if (problems.length) throw new Error(`unreadable queue files: ${problems.map((p) => p.message).join('; ')}`);
+  return records;
 }
 
 /** A raw socket that collects everything the server sends, for byte-level tests. */

@@ -2,7 +2,8 @@
 // and log files against real smtp-server sinks offering STARTTLS with certificates made by
 // openssl at test time (helpers/tls.ts); and the client and pool underneath.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
+import { writeControl } from '../../../services/queue/store.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HopConnection, HopError, type ClientOptions } from '../../../services/delivery/smtp-client.js';
@@ -166,7 +167,7 @@ describe('delivery TLS settings', () => {
     // Putting a good file in place is enough for the next attempt (no restart, no reload).
     await copyFile(pki.selfSigned.certPath, join(workdir, 'missing-ca.pem'));
     const record = (await readRecord(workdir, id))!;
-    await writeFile(join(workdir, 'incoming', `${id}.$CP`), JSON.stringify({ ...record, nextAttemptAt: new Date().toISOString() }));
+    await writeControl(workdir, { ...record, nextAttemptAt: new Date().toISOString() });
     await s.waitFor(1);
     await until(emptyQueue(workdir), 5000, 'queue empty');
   });

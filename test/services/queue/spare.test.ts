@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdir, readFile, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueWriter } from '../../../services/queue/writer.js';
-import { readControl, removeMessage, writeControl } from '../../../services/queue/store.js';
+import { messageFile, readControl, readMessageBytes, removeMessage, writeControl } from '../../../services/queue/store.js';
 import { SPARE_CAP, SparePool, sparesDir, trimSpares } from '../../../services/queue/spare.js';
 import { sweepOrphans } from '../../../services/queue/sweep.js';
 import { freshWorkdir, removeWorkdir, sampleRecord } from './helpers.js';
@@ -21,6 +21,11 @@ afterEach(async () => {
 const incoming = () => join(wd, 'incoming');
 const spares = async () => (await readdir(sparesDir(wd)).catch(() => [] as string[])).sort();
 
+async function messageOf(id: string): Promise<string> {
+  const rec = await readControl(wd, id);
+  return readMessageBytes(messageFile(wd, rec), rec.size).toString();
+}
+
 async function queue(w: QueueWriter, body: string): Promise<string> {
   const p = await w.begin();
   await p.write(Buffer.from(body));
@@ -28,17 +33,19 @@ async function queue(w: QueueWriter, body: string): Promise<string> {
 }
 
 describe('spare queue files', () => {
-  it('a removed message becomes two spares; the next message reuses them in place, without the old tail', async () => {
+  it('a removed message becomes a spare (its state file another); the next message reuses it in place, without the old tail', async () => {
     const w = new QueueWriter(wd);
     const long = `Subject: first\r\n\r\n${'x'.repeat(9000)}\r\n`;
     const first = await queue(w, long);
+    // One attempt left it queued: it has a state file too.
+    await writeControl(wd, { ...(await readControl(wd, first)), retries: 1 });
     const inodes = {
-      msg: (await stat(join(incoming(), `${first}.MSG`))).ino,
-      cp: (await stat(join(incoming(), `${first}.$CP`))).ino,
+      queue: (await stat(join(incoming(), `${first}.$CP`))).ino,
+      state: (await stat(join(incoming(), `${first}.$ST`))).ino,
     };
     await removeMessage(wd, first);
     await expect(stat(join(incoming(), `${first}.$CP`))).rejects.toThrow();
-    await expect(stat(join(incoming(), `${first}.MSG`))).rejects.toThrow();
+    await expect(stat(join(incoming(), `${first}.$ST`))).rejects.toThrow();
     const s = await spares();
     expect(s).toHaveLength(2);
     expect(s.filter((n) => n.startsWith('m.'))).toHaveLength(1);
@@ -48,12 +55,17 @@ describe('spare queue files', () => {
     await new Promise((r) => setTimeout(r, 150));
     const short = 'Subject: second\r\n\r\nhello\r\n';
     const second = await queue(w, short);
-    expect((await stat(join(incoming(), `${second}.MSG`))).ino).toBe(inodes.msg);
-    expect((await stat(join(incoming(), `${second}.$CP`))).ino).toBe(inodes.cp);
-    // Exactly the new content: nothing of the 9 KB message survives behind it.
-    expect(await readFile(join(incoming(), `${second}.MSG`), 'utf8')).toBe(short);
+    expect((await stat(join(incoming(), `${second}.$CP`))).ino).toBe(inodes.queue);
+    // Exactly the new content: nothing of the 9 KB message survives behind it (the queue file's
+    // last line must add up to its length, or it would not read at all).
+    expect(await messageOf(second)).toBe(short);
+    expect((await readFile(join(incoming(), `${second}.$CP`), 'latin1')).includes('xxxx')).toBe(false);
     const rec = await readControl(wd, second);
     expect(rec.size).toBe(short.length);
+    // Its first state takes the control spare.
+    await writeControl(wd, { ...rec, retries: 1 });
+    expect((await stat(join(incoming(), `${second}.$ST`))).ino).toBe(inodes.state);
+    expect((await readControl(wd, second)).retries).toBe(1);
     expect(await spares()).toEqual([]);
   });
 
@@ -64,13 +76,14 @@ describe('spare queue files', () => {
     await new Promise((r) => setTimeout(r, 150));
     const big = `Subject: big\r\n\r\n${'y'.repeat(30_000)}\r\n`;
     const second = await queue(w, big);
-    expect(await readFile(join(incoming(), `${second}.MSG`), 'utf8')).toBe(big);
+    expect(await messageOf(second)).toBe(big);
   });
 
   it('writeControl (a retry rewrite) takes a control spare too, and the record reads back whole', async () => {
     const w = new QueueWriter(wd);
     const a = await queue(w, 'a\r\n');
     const b = await queue(w, 'b\r\n');
+    await writeControl(wd, { ...(await readControl(wd, a)), retries: 1 });
     await removeMessage(wd, a);
     await new Promise((r) => setTimeout(r, 150));
     const rec = await readControl(wd, b);
@@ -138,6 +151,7 @@ describe('spare queue files', () => {
   it('spares untouched for ten minutes are deleted (trimSpares, and the sweep)', async () => {
     const w = new QueueWriter(wd);
     const a = await queue(w, 'old mail\r\n');
+    await writeControl(wd, { ...(await readControl(wd, a)), retries: 1 });
     await removeMessage(wd, a);
     const names = await spares();
     expect(names).toHaveLength(2);
@@ -147,6 +161,7 @@ describe('spare queue files', () => {
     expect(await spares()).toEqual([]);
 
     const b = await queue(w, 'more old mail\r\n');
+    await writeControl(wd, { ...(await readControl(wd, b)), retries: 1 });
     await removeMessage(wd, b);
     const old = new Date(Date.now() - 20 * 60_000);
     for (const n of await spares()) await utimes(join(sparesDir(wd), n), old, old);

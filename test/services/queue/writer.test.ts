@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { QueueWriter } from '../../../services/queue/writer.js';
-import { listQueue, listQueueIds, readControl } from '../../../services/queue/store.js';
+import { listQueue, listQueueIds, messageFile, readControl, readMessageBytes } from '../../../services/queue/store.js';
 import { sweepOrphans } from '../../../services/queue/sweep.js';
-import { freshWorkdir, removeWorkdir, sampleRecord, startChild, stopChild, type Child } from './helpers.js';
+import { freshWorkdir, removeWorkdir, sampleRecord, startChild, stopChild, until, type Child } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 let wd: string;
 const children: Child[] = [];
@@ -24,9 +26,16 @@ const tmpFiles = async () => readdir(join(wd, 'incoming', 'tmp'));
 /** (`.owner.*`: this process's lock owner file, what the counter lock links to.) */
 const queueFiles = async () =>
   (await readdir(incoming())).filter((n) => n !== '.seq' && n !== 'tmp' && !n.startsWith('.owner.')).sort();
+/** A queued message's bytes, read as delivery reads them. */
+const messageOf = async (id: string) => {
+  const rec = await readControl(wd, id);
+  return readMessageBytes(messageFile(wd, rec), rec.size);
+};
+/** Whole: exactly `size` bytes, all `m` (what the `write` child writes). */
+const isWholeM = (b: Buffer, size: number) => b.length === size && size > 0 && b.every((c) => c === 0x6d);
 
 describe('QueueWriter', () => {
-  it('commit makes <ID>.MSG and <ID>.$CP appear with the content and the record', async () => {
+  it('commit makes one file <ID>.$CP appear: the message, then its envelope and the last line', async () => {
     const w = new QueueWriter(wd);
     const p = await w.begin();
     expect(p.id).toMatch(/^B\d{10}$/);
@@ -38,18 +47,22 @@ describe('QueueWriter', () => {
     expect(await tmpFiles()).toEqual([]);
     const id = await p.commit(sampleRecord('to@example.jp'));
     expect(id).toBe(p.id);
-    expect(await queueFiles()).toEqual([`${id}.$CP`, `${id}.MSG`]);
+    expect(await queueFiles()).toEqual([`${id}.$CP`]);
     expect(await tmpFiles()).toEqual([]);
-    const data = await readFile(join(incoming(), `${id}.MSG`), 'utf8');
-    expect(data).toBe(`Received: from x by gw (Sekisho) id ${id}\r\nSubject: hi\r\n\r\nbody\r\n`);
+    const data = `Received: from x by gw (Sekisho) id ${id}\r\nSubject: hi\r\n\r\nbody\r\n`;
+    expect((await messageOf(id)).toString()).toBe(data);
     const rec = await readControl(wd, id);
-    expect(rec.format).toBe('sekisho-queue/1');
+    expect(rec.format).toBe('sekisho-queue/2');
     expect(rec.id).toBe(id);
     expect(rec.size).toBe(Buffer.byteLength(data));
     expect(rec.recipients[0].address).toBe('to@example.jp');
-    // Pretty printed, format first: readable in Notepad.
+    // Plain text for an admin: the message, then the envelope pretty printed (format first),
+    // then the last line that says where the two are.
     const text = await readFile(join(incoming(), `${id}.$CP`), 'utf8');
-    expect(text.split('\n')[1]).toBe('  "format": "sekisho-queue/1",');
+    expect(text.startsWith(data + '{\n  "format": "sekisho-queue/2",\n  "id": "' + id + '",\n')).toBe(true);
+    const envelope = text.slice(data.length, text.lastIndexOf('}\n') + 2);
+    expect(JSON.parse(envelope)).toEqual(rec);
+    expect(text.endsWith(`}\nsekisho-queue/2 message=${rec.size} envelope=${Buffer.byteLength(envelope)}\n`)).toBe(true);
   });
 
   it('a message past 128 KiB streams into a temp file before commit, and commits whole', async () => {
@@ -61,15 +74,16 @@ describe('QueueWriter', () => {
     expect(await queueFiles()).toEqual([]);
     const id = await p.commit(sampleRecord('to@example.jp'));
     expect(await tmpFiles()).toEqual([]);
-    expect(await readFile(join(incoming(), `${id}.MSG`))).toEqual(Buffer.concat(parts));
+    expect(await messageOf(id)).toEqual(Buffer.concat(parts));
     expect((await readControl(wd, id)).size).toBe(140_006);
   });
 
-  it('an empty message still gets its (empty) data file', async () => {
+  it('an empty message is a queue file of its envelope alone', async () => {
     const w = new QueueWriter(wd);
     const p = await w.begin();
     const id = await p.commit(sampleRecord('to@example.jp'));
-    expect(await readFile(join(incoming(), `${id}.MSG`), 'utf8')).toBe('');
+    expect((await messageOf(id)).length).toBe(0);
+    expect((await readFile(join(incoming(), `${id}.$CP`), 'utf8')).startsWith('{\n  "format": "sekisho-queue/2"')).toBe(true);
   });
 
   it('ready() reports an unusable queue folder at start', async () => {
@@ -136,7 +150,7 @@ describe('QueueWriter', () => {
     const growth = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
     expect(growth).toBeLessThan(20 * 1024 * 1024);
     const id = await p.commit(sampleRecord());
-    expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(total);
+    expect((await stat(join(incoming(), `${id}.$CP`))).size).toBeGreaterThan(total);
     expect((await readControl(wd, id)).size).toBe(total);
   });
 
@@ -172,18 +186,70 @@ describe('QueueWriter', () => {
     for (const id of committed) expect(ids).toContain(id);
     // At most the one in flight beyond that.
     expect(ids.length - committed.length).toBeLessThanOrEqual(1);
+    // Every queue file is whole: all its `m` bytes (small and streamed ones), its envelope.
     for (const id of ids) {
       const rec = await readControl(wd, id);
-      expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(rec.size);
+      expect(isWholeM(await messageOf(id), rec.size), id).toBe(true);
     }
-    // Anything else left (a temp file, an orphan .MSG) is removed by the sweep (orphans once
-    // older than a minute: pretend the minute has passed).
+    // Anything else left (the temp file of the commit in flight) is the sweep's: the writer is dead.
     await sweepOrphans(wd, { now: Date.now() + 120_000 });
     expect(await tmpFiles()).toEqual([]);
-    const names = await queueFiles();
-    expect(names.filter((n) => n.endsWith('.MSG')).length).toBe(ids.length);
-    expect(names.filter((n) => !n.endsWith('.MSG') && !n.endsWith('.$CP'))).toEqual([]);
+    expect(await queueFiles()).toEqual(ids.map((id) => `${id}.$CP`));
   });
+
+  // The instant between "the queue file is written and flushed" and "it is renamed into
+  // incoming/", held open for real: strace's fault injection stops every rename the writer
+  // makes from then on for a minute, and the writer is killed while its commit waits there.
+  it.skipIf(process.platform !== 'linux' || !existsSync('/usr/bin/strace'))(
+    'killed between the durable write and the rename: nothing queued, nothing half visible, the message before it whole',
+    async () => {
+      const c = startChild('write', [wd, 'step']);
+      children.push(c);
+      const ready = await c.waitFor((l) => l.startsWith('ready '));
+      const [, id, bytes] = ready.split(' ');
+      const first = c.lines.find((l) => l.startsWith('committed '))!.slice(10);
+      const tracer = spawn(
+        'strace',
+        ['-f', '-p', String(c.proc.pid), '-e', 'trace=rename,renameat,renameat2', '-e', 'inject=rename,renameat,renameat2:delay_enter=60000000', '-o', '/dev/null'],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      try {
+        let err = '';
+        tracer.stderr!.on('data', (d) => (err += d));
+        await until(() => /attached/.test(err), 10_000);
+        await new Promise((r) => setTimeout(r, 200)); // every thread of the child attached
+        c.proc.stdin!.write('go\n');
+        // The commit's one write: the message and its envelope, durable in the temp file.
+        const done = new RegExp(`sekisho-queue/2 message=${bytes} envelope=\\d+\\n$`);
+        let tmp = '';
+        await until(async () => {
+          const names = await tmpFiles();
+          if (names.length !== 1) return false;
+          tmp = join(incoming(), 'tmp', names[0]);
+          return done.test((await readFile(tmp)).toString('latin1'));
+        }, 10_000);
+        await new Promise((r) => setTimeout(r, 300)); // now inside (or just before) the held rename
+        c.proc.kill('SIGKILL');
+      } finally {
+        // A traced process's death is reported once the tracer lets go of it.
+        tracer.kill('SIGTERM');
+        await new Promise((r) => (tracer.exitCode !== null ? r(null) : tracer.once('exit', r)));
+      }
+      await stopChild(c, 'SIGKILL');
+      expect(c.lines).not.toContain(`committed ${id}`); // no 250 was given for it
+      expect(await listQueueIds(wd)).toEqual([first]);
+      expect(await queueFiles()).toEqual([`${first}.$CP`]);
+      expect(isWholeM(await messageOf(first), 3000)).toBe(true);
+      const left = await tmpFiles();
+      expect(left).toHaveLength(1);
+      expect(left[0].startsWith(`${id}.`)).toBe(true);
+      const report = await sweepOrphans(wd);
+      expect(report.removed).toContain(join(incoming(), 'tmp', left[0]));
+      expect(await tmpFiles()).toEqual([]);
+      expect(await listQueueIds(wd)).toEqual([first]);
+    },
+    30_000,
+  );
 
   it('two writer processes (two receivers) on one folder: every commit lands under its own id', async () => {
     const kids = [startChild('write', [wd, 'loop']), startChild('write', [wd, 'loop'])];
@@ -198,7 +264,7 @@ describe('QueueWriter', () => {
     for (const id of all) expect(ids).toContain(id);
     for (const id of ids) {
       const rec = await readControl(wd, id);
-      expect((await stat(join(incoming(), `${id}.MSG`))).size).toBe(rec.size);
+      expect(isWholeM(await messageOf(id), rec.size), id).toBe(true);
     }
   });
 });

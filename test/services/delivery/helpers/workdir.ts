@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueWriter } from '../../../../services/queue/writer.js';
+import { readControl } from '../../../../services/queue/store.js';
 import type { ControlRecord, RecipientState } from '../../../../services/queue/types.js';
 
 export interface WorkdirOptions {
@@ -85,11 +86,11 @@ export async function queuedIds(workdir: string): Promise<string[]> {
   return (await readdir(join(workdir, 'incoming'))).filter((n) => n.endsWith('.$CP')).map((n) => n.slice(0, -4)).sort();
 }
 
+/** The record as the runner reads it (either queue format), or null when not queued. */
 export async function readRecord(workdir: string, id: string): Promise<ControlRecord | null> {
-  const p = join(workdir, 'incoming', `${id}.$CP`);
-  if (!existsSync(p)) return null;
+  if (!existsSync(join(workdir, 'incoming', `${id}.$CP`))) return null;
   try {
-    return JSON.parse(await readFile(p, 'utf8')) as ControlRecord;
+    return await readControl(workdir, id);
   } catch {
     return null;
   }
