@@ -283,6 +283,14 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await row.waitFor();
     expect(await row.getByTestId('queue-rcpts').textContent()).toContain(RCPT);
     await page.screenshot({ path: join(SHOTS, 'ja-queue.png') });
+    // The waiting message with its details open, and the overview with it: Japanese but for
+    // addresses, the next hop's reply and the log line.
+    await row.getByRole('button', { name: '宛先と応答' }).click();
+    await pane('queue').locator('.inner').waitFor();
+    expect(await englishOn('queue')).toEqual([]);
+    await show('overview');
+    expect(await englishOn('overview')).toEqual([]);
+    await show('queue');
 
     sink = await startSmtpSink(sinkDir, hopPort);
     await row.getByRole('button', { name: '今すぐ再送' }).click();
@@ -322,6 +330,23 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await expect.poll(() => pane('logs').getByTestId('log-hint').count(), { timeout: 10_000 }).toBe(1);
     expect(await pane('logs').getByTestId('log-elsewhere-sender').count()).toBe(1);
     await pane('logs').getByTestId('log-all').click();
+  });
+
+  it('Debug says it restarts the service and asks; cancelled, the service runs on as it was', async () => {
+    type S = { name: string; pid: number | null; debug: boolean; state: string };
+    const receiver = async () => (await api<S[]>('serviceStatus')).find((x) => x.name === 'receiver')!;
+    const before = await receiver();
+    await show('services');
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await pane('services').getByTestId('service-receiver').getByTestId('debug').click();
+    await expect.poll(() => asked).toContain('デバッグモードで今すぐ再起動');
+    expect(await page.getByTestId('debug-console').count()).toBe(0);
+    const after = await receiver();
+    expect([after.pid, after.debug, after.state]).toEqual([before.pid, false, 'running']);
   });
 
   it('accounts have their own tab; the CRAM-MD5 choice stores the password reversibly, with a warning', async () => {
@@ -369,35 +394,40 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
       await show(id);
       await expect.poll(() => pane(id).getByText('読み込み中…').count()).toBe(0);
       await page.waitForTimeout(300);
-      const words = await page.evaluate((tabId) => {
-        const out: string[] = [];
-        const visible = (el: Element) => !!(el as HTMLElement).offsetParent || el.tagName === 'OPTION';
-        const roots = [document.querySelector('header'), document.querySelector('[data-testid="warnings"]'), document.querySelector('nav'), document.querySelector(`[data-testid="tab-${tabId}"]`)];
-        for (const root of roots) {
-          if (!root) continue;
-          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-            const el = n.parentElement!;
-            // Shown as written, not UI text: log lines, SMTP replies, table contents, the
-            // debug trace, file names and addresses (marked monospace), language names.
-            // The policy trace is not exempt: its lines are translated (service-text.ts).
-            if (!visible(el) || el.closest('.mono, pre:not([data-testid="explain-text"]), code, [data-testid="log-lines"], [data-testid="table-editor"] tbody, option, .file, .fmt')) continue;
-            out.push(n.textContent ?? '');
-          }
-          // The comment lines `init --lang ja` wrote into the table files (issue 13).
-          for (const el of root.querySelectorAll<HTMLTextAreaElement>('textarea.cell.comment')) if (visible(el)) out.push(el.value.replace(/\S+@\S+/g, ' '));
-          for (const el of root.querySelectorAll('[placeholder], [title], [aria-label]')) {
-            if (!visible(el) || el.closest('[data-testid="table-editor"] tbody')) continue;
-            for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a)!);
-          }
-        }
-        return out;
-      }, id);
-      for (const w of englishWords(words.join('\n'))) found.push(`${id}: ${w}`);
+      for (const w of await englishOn(id)) found.push(`${id}: ${w}`);
     }
     expect(found).toEqual([]);
   }, 120_000);
 });
+
+/** English words in what the Japanese UI shows on a tab (its text, tooltips, placeholders). */
+async function englishOn(id: string): Promise<string[]> {
+  const words = await page.evaluate((tabId) => {
+    const out: string[] = [];
+    const visible = (el: Element) => !!(el as HTMLElement).offsetParent || el.tagName === 'OPTION';
+    const roots = [document.querySelector('header'), document.querySelector('[data-testid="warnings"]'), document.querySelector('nav'), document.querySelector(`[data-testid="tab-${tabId}"]`)];
+    for (const root of roots) {
+      if (!root) continue;
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement!;
+        // Shown as written, not UI text: log lines, SMTP replies, table contents, the
+        // debug trace, file names and addresses (marked monospace), language names.
+        // The policy trace is not exempt: its lines are translated (service-text.ts).
+        if (!visible(el) || el.closest('.mono, pre:not([data-testid="explain-text"]), code, [data-testid="log-lines"], [data-testid="table-editor"] tbody, option, .file, .fmt')) continue;
+        out.push(n.textContent ?? '');
+      }
+      // The comment lines `init --lang ja` wrote into the table files (issue 13).
+      for (const el of root.querySelectorAll<HTMLTextAreaElement>('textarea.cell.comment')) if (visible(el)) out.push(el.value.replace(/\S+@\S+/g, ' '));
+      for (const el of root.querySelectorAll('[placeholder], [title], [aria-label]')) {
+        if (!visible(el) || el.closest('[data-testid="table-editor"] tbody')) continue;
+        for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a)!);
+      }
+    }
+    return out;
+  }, id);
+  return englishWords(words.join('\n'));
+}
 
 /**
  * English words in UI text: runs of 3+ Latin letters with a lowercase letter that are not an
