@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:windows`: the Windows-semantics lane (test/windows/README.md).
-#  1. ../shared/windows-smoke/setup.sh (Wine 8 + Windows' node.exe; SEKISHO_WINE_SETUP overrides
-#     where it is), then the win32 builds of the native packages vitest needs, unpacked into
+#  1. test/windows/setup.sh (Wine 8 + Windows' node.exe; a copy of ../shared/windows-smoke/setup.sh
+#     so that a fresh clone has it; SEKISHO_WINE_SETUP names another), then the win32 builds
+#     of the native packages vitest needs, unpacked into
 #     node_modules beside the Linux ones (npm ci installs only the host's);
 #  2. the queue and config unit tests under node.exe (vitest itself runs on Windows' Node);
 #  3. the lane's cases, test/windows/*.wine.ts, from Linux (they drive node.exe).
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 W=${SEKISHO_WINE:-/tmp/sekisho-wine}
 export SEKISHO_WINE=$W
-setup=${SEKISHO_WINE_SETUP:-$root/../shared/windows-smoke/setup.sh}
+setup=${SEKISHO_WINE_SETUP:-$root/test/windows/setup.sh}
 mkdir -p test-output
 summary=test-output/windows-summary.json
 rm -f "$summary" test-output/windows-unit.json test-output/windows-cases.json
