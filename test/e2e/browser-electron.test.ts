@@ -152,6 +152,23 @@ describe('renderer over the preload bridge (file://)', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('unsaved edits never hold up closing the desktop window (no beforeunload cancel in Electron)', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${indexUrl}#tab=routing`);
+    const editor = page.locator('[data-testid="table-editor"]');
+    await expect.poll(() => editor.locator('tbody tr').count()).toBeGreaterThan(0);
+    await page.getByTestId('add-row').click();
+    await editor.locator('tbody tr').last().locator('input[data-col="0"]').fill('unsaved.example');
+    await expect.poll(() => page.getByTestId('dirty').count()).toBe(1);
+    // In Electron a cancelled beforeunload cancels the close without asking (Quit, logoff).
+    const cancelled = await page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    expect(cancelled).toBe(false);
+  });
+
   it('Server settings: the example host name and postmaster are flagged until saved with real ones; the new sections save', async () => {
     await page.goto('about:blank');
     await page.goto(`${indexUrl}#tab=settings`);
