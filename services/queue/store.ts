@@ -175,7 +175,11 @@ function readQueueFile(file: string, id: QueueId): ControlRecord {
       whole = Buffer.allocUnsafe(total);
       readFull(fd, whole, 0, file);
     }
-    const record = parseRecord(whole.toString('utf8'), file, id);
+    const text = whole.toString('utf8');
+    if (!text.trimStart().startsWith('{')) {
+      throw new QueueFormatError(file, 'has no last line "sekisho-queue/2 message=… envelope=…" (cut short?) and is not a control record');
+    }
+    const record = parseRecord(text, file, id);
     if (record.format !== QUEUE_FORMAT_V1) throw new QueueFormatError(file, `a ${record.format} record without its message (no queue file trailer)`);
     return record;
   } finally {

@@ -12,6 +12,7 @@ import { ControlError } from '../../../services/control/errors.js';
 import type { ControlApi } from '../../../services/control/api.js';
 import { Supervisor } from '../../../services/supervisor/index.js';
 import { QueueWriter } from '../../../services/queue/writer.js';
+import { copyFormat1Queue, FORMAT1_IDS } from '../queue/fixtures/format1.js';
 import { claimMessage } from '../../../services/queue/claim.js';
 import { readControl } from '../../../services/queue/store.js';
 import { dayName } from '../../../services/logs/paths.js';
@@ -268,6 +269,23 @@ describe('queue', () => {
     expect(await api.listQueue()).toEqual([]);
     await expectControlError(api.deleteMessage(id), 404);
     await expectControlError(api.retryNow('../../etc/passwd'), 400);
+  });
+
+  it('lists, retries, bounces and deletes messages queued in format 1 before the upgrade', async () => {
+    const [a, b] = FORMAT1_IDS;
+    await copyFormat1Queue(workdir);
+    const fresh = await queueOne();
+    const list = await api.listQueue();
+    expect(list.map((e) => [e.id, e.format])).toEqual([[a, 'sekisho-queue/1'], [b, 'sekisho-queue/1'], [fresh, 'sekisho-queue/2']]);
+    expect(list[1].recipients.map((r) => r.status)).toEqual(['delivered', 'pending']);
+    await api.retryNow(a);
+    expect(Date.parse((await readControl(workdir, a)).nextAttemptAt)).toBeLessThanOrEqual(Date.now());
+    expect((await readControl(workdir, a)).format).toBe('sekisho-queue/1'); // updated in place, not converted
+    await api.bounceMessage(b);
+    expect(((await readControl(workdir, b)) as unknown as { bounceNow?: string }).bounceNow).toBe('deleted by administrator');
+    await api.deleteMessage(a);
+    expect(existsSync(join(workdir, 'incoming', `${a}.MSG`))).toBe(false);
+    expect((await api.listQueue()).map((e) => e.id)).toEqual([b, fresh]);
   });
 
   it('marks a message for an administrator bounce of its pending recipients', async () => {

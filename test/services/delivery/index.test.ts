@@ -9,6 +9,7 @@ import { readControl, writeControl } from '../../../services/queue/store.js';
 import type { ControlRecord } from '../../../services/queue/types.js';
 import { startSilent, deadPort, startDns } from './helpers/servers.js';
 import { deliveryFixtures } from './helpers/fixtures.js';
+import { copyFormat1Queue, FORMAT1_IDS } from '../queue/fixtures/format1.js';
 import { makeWorkdir, queueMessage, until, queuedIds, readRecord, senderLog, type WorkdirOptions } from './helpers/workdir.js';
 
 const { cleanups, sink, runner } = deliveryFixtures();
@@ -203,6 +204,24 @@ describe('delivery runner', () => {
     const id2 = await queueMessage(workdir, { from: 'taro@test.jp', to: ['b@implicit.example'] });
     await until(async () => (await readRecord(workdir, id2))?.retries === 1, 5000, 'implicit MX attempt');
     expect((await readRecord(workdir, id2))!.recipients[0].lastReply).toMatch(/^451 4\.4\.4 host not found: implicit\.example/);
+  });
+
+  it('delivers a queue folder left in format 1 (.MSG + .$CP) by the version before the upgrade', async () => {
+    const s = await sink();
+    const workdir = await setup({ gateway: [`example.jp, 127.0.0.1, ${s.port}`] });
+    await copyFormat1Queue(workdir);
+    await runner(workdir);
+    await s.waitFor(2);
+    await until(emptyQueue(workdir), 5000, 'queue empty');
+    const byId = (id: string) => s.received.find((m) => m.data.toString().includes(`id ${id};`))!;
+    // B0000000098's first recipient was delivered before the upgrade: only the other one now.
+    expect(byId('B0000000097').to).toEqual(['sales@example.jp']);
+    expect(byId('B0000000098').to).toEqual(['b@example.jp']);
+    for (const id of FORMAT1_IDS) {
+      const original = await readFile(join(import.meta.dirname, '..', 'queue', 'fixtures', 'format1', 'incoming', `${id}.MSG`));
+      expect(byId(id).data.toString()).toBe(original.toString());
+    }
+    expect((await readdir(join(workdir, 'incoming'))).filter((n) => /^B\d{10}\./.test(n))).toEqual([]);
   });
 
   it('delivers locally into inbox/<user>/<ID>.MSG, once', async () => {
