@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ run: Command }>> = {
   delivery: () => import('./commands/delivery.js'),
   serve: () => import('./commands/serve.js'),
   stop: () => import('./commands/stop.js'),
+  queue: () => import('./commands/queue.js'),
 };
 
 const USAGE = `usage:
@@ -19,6 +20,8 @@ const USAGE = `usage:
   sekisho receiver --workdir DIR [--debug]
   sekisho delivery --workdir DIR [--debug]
   sekisho check    --workdir DIR            validate every file; exit 1 with file:line errors
+  sekisho queue list --workdir DIR [--json]  the queued messages, one a line
+  sekisho queue show ID --workdir DIR [--raw]  a queued message: envelope, state, then its text
   sekisho explain  --workdir DIR --client IP [--helo H] [--auth USER] --from ADDR --to ADDR...
   sekisho init     --workdir DIR [--lang ja|en]  create a work folder with commented defaults
                                             (comments in the system's language by default)
