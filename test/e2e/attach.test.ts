@@ -86,14 +86,30 @@ describe('the app attaches to a running serve', () => {
     ]);
   });
 
-  it('edits a table through the service (the file on disk changes, versions are checked)', async () => {
-    const view = (await client.readTable('aliases')) as TableView;
-    const lines = view.lines.map((l) => l.raw);
-    const saved = await client.saveTable({ table: 'aliases', lines: [...lines, 'sales@test.jp -> someone@test.jp'], baseVersion: view.version });
-    expect(saved).toMatchObject({ ok: true });
-    expect(await readFile(join(dir, 'aliases.dat'), 'utf8')).toContain('sales@test.jp -> someone@test.jp\r\n');
+  it('edits a table through the service (the file on disk changes, versions are checked); a second app instance sees it', async () => {
+    // A second administrator's Mail Control: another client of the same gateway.
+    const other = connectControl({ host: '127.0.0.1', port: controlPort, token: readControlSecret(dir), reconnectMs: 200 });
+    const otherEvents: ControlEvent[] = [];
+    other.on('event', (e: ControlEvent) => otherEvents.push(e));
+    let staleVersion = '';
+    try {
+      await until(() => other.connected, 15_000, 'second client connected');
+      const view = (await client.readTable('aliases')) as TableView;
+      const lines = view.lines.map((l) => l.raw);
+      staleVersion = view.version;
+      const saved = await client.saveTable({ table: 'aliases', lines: [...lines, 'sales@test.jp -> someone@test.jp'], baseVersion: view.version });
+      expect(saved).toMatchObject({ ok: true });
+      expect(await readFile(join(dir, 'aliases.dat'), 'utf8')).toContain('sales@test.jp -> someone@test.jp\r\n');
+      const version = (saved as { version: string }).version;
+      // Both windows hear of the change (the event stream of serve's file watcher).
+      await until(() => otherEvents.find((e) => e.type === 'config' && e.table === 'aliases' && e.version === version), 20_000, 'config event at the second client');
+      await until(() => events.find((e) => e.type === 'config' && e.table === 'aliases' && e.version === version), 20_000, 'config event at the first client');
+      expect(((await other.readTable('aliases')) as TableView).version).toBe(version);
+    } finally {
+      other.close();
+    }
     // A stale version is a conflict, as in the in-process API.
-    const stale = await client.saveTable({ table: 'aliases', lines, baseVersion: view.version });
+    const stale = await client.saveTable({ table: 'aliases', lines: ['x@test.jp -> x@test.jp'], baseVersion: staleVersion });
     expect(stale).toMatchObject({ ok: false, reason: 'conflict' });
     // A handler's refusal keeps its HTTP status and message.
     const err = await client.retryNow('B0000009999').catch((e: unknown) => e);
