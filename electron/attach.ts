@@ -5,6 +5,8 @@
 // receiver and delivery itself, as serve does. Pure: the probe is done by the caller.
 import { win32, resolve } from 'node:path';
 import type { ControlProbe } from '../services/control/client.js';
+import type { ControlApi } from '../services/control/api.js';
+import { ControlError } from '../services/control/errors.js';
 
 export type AppMode =
   | { mode: 'attach'; waiting: boolean; reason: string }
@@ -54,4 +56,15 @@ export function decideAppMode(i: AttachInput): AppMode {
     return { mode: 'attach', waiting: true, reason: `waiting for the Sekisho service at ${i.address} (${p.detail})` };
   }
   return { mode: 'supervise', reason: p.kind === 'none' ? 'no Sekisho service is running: the app runs the mail services itself' : `control port ${i.address}: ${p.detail}; the app runs the mail services itself` };
+}
+
+/**
+ * The ControlApi the windows get when attached: the service's, except `shutdown`. Stopping the
+ * gateway is the service manager's job (net stop, Services), which also keeps Windows' view of
+ * the service right; a window that could stop it would leave a "running" service with no mail.
+ */
+export function attachedApi(remote: ControlApi, serviceId = 'SekishoGateway'): ControlApi {
+  return Object.assign(Object.create(remote) as ControlApi, {
+    shutdown: () => Promise.reject(new ControlError(409, `the mail service runs as a Windows service: stop it with net stop ${serviceId} or in Services`)),
+  });
 }

@@ -18,13 +18,12 @@ import { ControlEventBus, type ControlEventSource } from '../services/control/ev
 import { watchWorkFolder } from '../services/control/file-events.js';
 import { connectControl, probeControl } from '../services/control/client.js';
 import { readControlSecret } from '../services/control/secret.js';
-import { ControlError } from '../services/control/errors.js';
 import { initWorkdir } from '../services/config/init.js';
 import { workPaths } from '../services/config/paths.js';
 import { readSettingsFile } from '../services/config/settings-file.js';
 import type { ControlApi, ControlEvent, ServiceName } from '../services/control/api.js';
 import { chooseWorkdir } from './workdir.js';
-import { decideAppMode, type AppMode } from './attach.js';
+import { attachedApi, decideAppMode, type AppMode } from './attach.js';
 import { DeferredShow, closeAction, openAppLog, startupFailureText } from './lifecycle.js';
 import { EVENT_CHANNEL, type TrustedOrigins } from './ipc-policy.js';
 import { registerIpc } from './ipc.js';
@@ -110,9 +109,7 @@ async function chooseBackend(): Promise<{ backend: Backend; mode: AppMode }> {
     const remote = connectControl({ host: control.bind, port: control.port, token: secret || control.password || null });
     remote.on('connection', (state: 'up' | 'down') => log(`service connection ${state}`));
     // The windows may not stop the service: that is the service manager's job (net stop).
-    const api: ControlApi = Object.assign(Object.create(remote) as ControlApi, {
-      shutdown: () => Promise.reject(new ControlError(409, 'the mail service runs as a Windows service: stop it with net stop SekishoGateway or in Services')),
-    });
+    const api = attachedApi(remote);
     return {
       mode,
       backend: {

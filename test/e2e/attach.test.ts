@@ -9,7 +9,8 @@ import { Serve, SmtpClient, SmtpSinkChild, freePort, message, tempDir, until, wr
 import { callControl, connectControl, probeControl, type RemoteControlApi } from '../../services/control/client.js';
 import { readControlSecret } from '../../services/control/secret.js';
 import { ControlError } from '../../services/control/errors.js';
-import { decideAppMode } from '../../electron/attach.js';
+import { attachedApi, decideAppMode } from '../../electron/attach.js';
+import { dispatchCall } from '../../electron/ipc-policy.js';
 import type { ControlEvent, TableView } from '../../services/control/api.js';
 
 let dir: string;
@@ -127,6 +128,18 @@ describe('the app attaches to a running serve', () => {
     expect((await client.debugOutput('receiver')).length).toBeGreaterThan(0);
     const back = await client.restartService('receiver', { debug: false });
     expect(back).toMatchObject({ state: 'running', debug: false });
+  });
+
+  it('the windows reach it through the IPC adapter; shutdown is not theirs to call', async () => {
+    const api = attachedApi(client);
+    const trusted = { appIndexUrl: 'file:///app/dist/renderer/index.html', devServerUrl: null };
+    const queue = await dispatchCall(api, trusted.appIndexUrl, trusted, 'listQueue', []);
+    expect(Array.isArray(queue)).toBe(true);
+    const version = (await dispatchCall(api, trusted.appIndexUrl, trusted, 'version', [])) as { workdir: string };
+    expect(version.workdir).toBe(dir);
+    const refused = await dispatchCall(api, trusted.appIndexUrl, trusted, 'shutdown', []).catch((e: unknown) => e);
+    expect(String((refused as Error).message ?? refused)).toMatch(/net stop SekishoGateway/);
+    expect((await client.serviceStatus()).every((s) => s.state === 'running')).toBe(true);
   });
 
   it('quitting the client leaves the gateway running and relaying', async () => {
