@@ -21,7 +21,7 @@ import { freePort } from './lib/ports.js';
 import { startPostfix, POSTFIX } from './lib/postfix.js';
 import { startProfiled, startServe, writeBenchWorkdir } from './lib/sekisho.js';
 import { treeOf } from './lib/rss.js';
-import { bigMessage, held, latency, mergeRounds, throughput, type Target, type ThroughputResult } from './lib/scenarios.js';
+import { bigMessage, held, idle, latency, mergeRounds, throughput, type Target, type ThroughputResult } from './lib/scenarios.js';
 import { markdown, textTables, type BenchResults, type TargetResults } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +35,7 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-latest': { type: 'boolean', default: false },
     'from-source': { type: 'boolean', default: false },
-    /** Only these scenarios (comma list of throughput4k, throughput100k, latency, big, held). */
+    /** Only these scenarios (comma list of idle, throughput4k, throughput100k, latency, big, held). */
     scenarios: { type: 'string' },
     /** Override the 4 KB message count (an A/B experiment wants a few thousand, fast). */
     m4k: { type: 'string' },
@@ -47,8 +47,8 @@ const quick = flags.quick!;
 const wanted = new Set(flags.targets!.split(',').map((s) => s.trim()));
 
 const P = quick
-  ? { warmup: 300, m4k: 2000, m100k: 200, latencyMsgs: 300, held: 200, bigBytes: 10 * 1024 * 1024, sessions: 20, timeoutMs: 60_000 }
-  : { warmup: 2000, m4k: 20_000, m100k: 2000, latencyMsgs: 2000, held: 1000, bigBytes: 50 * 1024 * 1024, sessions: 20, timeoutMs: 240_000 };
+  ? { idleSettleMs: 3000, warmup: 300, m4k: 2000, m100k: 200, latencyMsgs: 300, held: 200, bigBytes: 10 * 1024 * 1024, sessions: 20, timeoutMs: 60_000 }
+  : { idleSettleMs: 10_000, warmup: 2000, m4k: 20_000, m100k: 2000, latencyMsgs: 2000, held: 1000, bigBytes: 50 * 1024 * 1024, sessions: 20, timeoutMs: 240_000 };
 
 if (flags.m4k) P.m4k = Number(flags.m4k);
 
@@ -56,7 +56,7 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-type ScenarioName = 'throughput4k' | 'throughput100k' | 'latency' | 'held' | 'big';
+type ScenarioName = 'idle' | 'throughput4k' | 'throughput100k' | 'latency' | 'held' | 'big';
 
 /**
  * The throughput scenarios run in ROUNDS rounds of half the messages each, the targets in
@@ -107,6 +107,11 @@ async function scenario(t: Target, r: TargetResults, name: ScenarioName, round =
       log(`${t.name}: ${P.held} held sessions`);
       const x = (r.held = await held(t, { count: P.held, settleMs: 1000 }));
       log(`${t.name}:   held ${x.held}/${x.requested} ${x.firstError ?? ''}`);
+      break;
+    }
+    case 'idle': {
+      const x = (r.idle = await idle(t, { settleMs: P.idleSettleMs }));
+      log(`${t.name}: idle: ${Object.entries(x.mem).map(([k, v]) => `${k} ${v.rssMb} MB RSS / ${v.pssMb} MB PSS`).join(', ')}`);
       break;
     }
     case 'big': {
@@ -240,7 +245,8 @@ async function main(): Promise<number> {
   }
 
   // Held sessions last: Postfix keeps its 1,000 idle smtpd processes for max_idle (100 s).
-  const all: ScenarioName[] = ['throughput4k', 'throughput100k', 'latency', 'big', 'held'];
+  // Idle first: the memory of a freshly started target, before any load.
+  const all: ScenarioName[] = ['idle', 'throughput4k', 'throughput100k', 'latency', 'big', 'held'];
   const only = flags.scenarios ? new Set(flags.scenarios.split(',').map((s) => s.trim())) : null;
   const order = all.filter((n) => !only || only.has(n));
   for (const name of order) {

@@ -1,6 +1,6 @@
 // The results as one table: a row per figure, a column per target, then the ratios
 // Sekisho/Postfix and Sekisho/ceiling. Printed to the terminal and written to bench/latest.md.
-import type { BigResult, HeldResult, LatencyResult, ThroughputResult } from './scenarios.js';
+import type { BigResult, HeldResult, IdleResult, LatencyResult, ThroughputResult } from './scenarios.js';
 
 export interface TargetResults {
   throughput4k?: ThroughputResult;
@@ -8,6 +8,7 @@ export interface TargetResults {
   latency?: LatencyResult;
   held?: HeldResult;
   big?: BigResult;
+  idle?: IdleResult;
   /** 1-minute load average when each scenario started (the machine may be shared). */
   load1?: Record<string, number>;
   /** Why this target has no figures (e.g. `sekisho serve` not available yet). */
@@ -53,6 +54,9 @@ function rows(): Row[] {
     ['big message (50 MB; 10 MB --quick): accept ms', (t) => t.big?.acceptMs, false],
     ['big message: end-to-end ms', (t) => t.big?.e2eMs, false],
     ['big message: peak RSS of the largest process, MB', (t) => bigLargest(t), false],
+    ['big message: largest growth of one service, MB', (t) => bigGrowth(t), false],
+    ['idle: memory, MB (PSS sum, sink excl.)', (t) => idleTotal(t), false],
+    ['idle: RSS of the largest process, MB', (t) => idleLargest(t), false],
   ];
 }
 
@@ -82,6 +86,28 @@ function bigLargest(t: TargetResults): number | null {
   if (!t.big) return null;
   let m = 0;
   for (const [k, v] of Object.entries(t.big.mem)) if (k !== 'sink' || Object.keys(t.big.mem).length === 1) m = Math.max(m, v.largestProcessMb ?? 0);
+  return m;
+}
+
+/** The goal "peak growth < 10 MB in every process": per service group (for Postfix all of it). */
+function bigGrowth(t: TargetResults): number | null {
+  if (!t.big) return null;
+  let m = 0;
+  for (const [k, v] of Object.entries(t.big.mem)) if (k !== 'sink' || Object.keys(t.big.mem).length === 1) m = Math.max(m, v.growthMb ?? 0);
+  return m;
+}
+
+function idleTotal(t: TargetResults): number | null {
+  if (!t.idle) return null;
+  let s = 0;
+  for (const [k, v] of Object.entries(t.idle.mem)) if (k !== 'sink' || Object.keys(t.idle.mem).length === 1) s += v.pssMb;
+  return Math.round(s * 10) / 10;
+}
+
+function idleLargest(t: TargetResults): number | null {
+  if (!t.idle) return null;
+  let m = 0;
+  for (const [k, v] of Object.entries(t.idle.mem)) if (k !== 'sink' || Object.keys(t.idle.mem).length === 1) m = Math.max(m, v.largestProcessMb);
   return m;
 }
 
@@ -143,12 +169,13 @@ export function markdown(r: BenchResults): string {
 /** One row per process group of every target: the per-process figures behind the totals. */
 export function processTable(r: BenchResults): string[][] {
   const out: string[][] = [[
-    'target', 'process', '4 KB CPU ms/msg', '4 KB peak RSS MB', '4 KB peak PSS MB', '100 KB peak RSS MB',
+    'target', 'process', 'idle RSS MB', '4 KB CPU ms/msg', '4 KB peak RSS MB', '4 KB peak PSS MB', '100 KB peak RSS MB',
     'held RSS MB', 'held PSS MB', 'big msg largest process RSS MB', 'peak of these MB',
   ]];
   for (const [name, t] of Object.entries(r.targets)) {
     if (!t || t.skipped) continue;
     const groups = new Set<string>([
+      ...Object.keys(t.idle?.mem ?? {}),
       ...Object.keys(t.throughput4k?.mem ?? {}),
       ...Object.keys(t.held?.mem ?? {}),
       ...Object.keys(t.big?.mem ?? {}),
@@ -163,6 +190,7 @@ export function processTable(r: BenchResults): string[][] {
       out.push([
         name,
         g + (t.held?.mem[g]?.processes && t.held.mem[g].processes > 1 ? ` (${t.held.mem[g].processes} procs)` : ''),
+        fmt(t.idle?.mem[g]?.rssMb),
         fmt(t.throughput4k?.cpuMsPerMessage?.[g]),
         fmt(t.throughput4k?.mem[g]?.peakRssMb),
         fmt(t.throughput4k?.mem[g]?.peakPssMb),

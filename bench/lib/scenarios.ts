@@ -242,6 +242,39 @@ export async function held(t: Target, o: { count: number; settleMs: number }): P
   return { requested: o.count, held: h.conns.length, failed: h.failed, firstError: h.firstError || undefined, mem };
 }
 
+export interface IdleResult {
+  /** How long the target sat without traffic before the sample. */
+  afterMs: number;
+  /** Per group: RSS and PSS sums, the largest single process's RSS. */
+  mem: Record<string, { rssMb: number; pssMb: number; largestProcessMb: number; processes: number }>;
+}
+
+/**
+ * Memory of a target that has started and waits for work (issue 14: each service idle under
+ * 60 MB RSS). Taken before any load, after `settleMs` without traffic: what an MX that was just
+ * (re)started, or a gateway at night, holds.
+ */
+export async function idle(t: Target, o: { settleMs: number }): Promise<IdleResult> {
+  await new Promise((r) => setTimeout(r, o.settleMs));
+  const mem: IdleResult['mem'] = {};
+  for (const [k, pids] of Object.entries(t.memGroups)) {
+    let rssKb = 0;
+    let pssKb = 0;
+    let largest = 0;
+    let n = 0;
+    for (const pid of pids()) {
+      const m = readMem(pid);
+      if (!m) continue;
+      rssKb += m.rssKb;
+      pssKb += m.pssKb;
+      largest = Math.max(largest, m.rssKb);
+      n++;
+    }
+    mem[k] = { rssMb: mb(rssKb), pssMb: mb(pssKb), largestProcessMb: mb(largest), processes: n };
+  }
+  return { afterMs: o.settleMs, mem };
+}
+
 export interface BigResult {
   bytes: number;
   acceptMs: number | null;
