@@ -115,11 +115,17 @@ export function releaseBeacon(): string | null {
  * The identity fields this process appends to an owner record (with a leading space), `token`
  * being unique to this process.
  */
+let linuxSelf: string | undefined;
 export function selfIdentity(token: string): string {
   if (process.platform === 'linux') {
-    const boot = bootId();
-    const start = procStartTicks(process.pid);
-    return `${boot ? ` boot=${boot}` : ''}${start ? ` start=proc:${start}` : ''}`;
+    // Read once: a process's boot and start time never change (records are written per lock
+    // where hard links are missing).
+    if (linuxSelf === undefined) {
+      const boot = bootId();
+      const start = procStartTicks(process.pid);
+      linuxSelf = `${boot ? ` boot=${boot}` : ''}${start ? ` start=proc:${start}` : ''}`;
+    }
+    return linuxSelf;
   }
   if (process.platform === 'win32') {
     const name = ownBeacon(token);
