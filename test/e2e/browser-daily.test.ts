@@ -350,6 +350,20 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     expect([after.pid, after.debug, after.state]).toEqual([before.pid, false, 'running']);
   });
 
+  it('the overview stops and starts a service', async () => {
+    await show('overview');
+    const card = pane('overview').getByTestId('overview-delivery');
+    await expect.poll(() => card.getAttribute('data-state')).toBe('running');
+    await card.getByTestId('stop').click();
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped');
+    expect(await card.getByTestId('service-state').textContent()).toBe('停止');
+    await card.getByTestId('start').click();
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+    // Service control says why it last stopped, in Japanese.
+    await show('services');
+    await expect.poll(() => pane('services').getByTestId('service-delivery').textContent()).toContain('停止しました');
+  }, 90_000);
+
   it('accounts have their own tab; the CRAM-MD5 choice stores the password reversibly, with a warning', async () => {
     await show('accounts');
     await pane('accounts').getByTestId('new-user').fill('suzuki');
