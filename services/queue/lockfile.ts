@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { recordFields, releaseBeacon, selfIdentity, writerAlive } from './liveness.js';
-import { renameRetrying, unlinkRetrying, unlinkRetryingSync } from './winfs.js';
+import { renameRetrying, retryingSync, unlinkRetrying, unlinkRetryingSync } from './winfs.js';
 
 const HOST = hostname();
 
@@ -161,7 +161,8 @@ export function holderAlive(info: LockInfo, path: string): boolean {
 // thread-pool round trips — a claim is taken and released for every message.
 function readRaw(path: string): string | null {
   try {
-    return readFileSync(path, 'utf8');
+    // A scanner holding the file without sharing makes the open fail with EBUSY on Windows.
+    return retryingSync(() => readFileSync(path, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

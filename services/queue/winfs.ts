@@ -30,18 +30,22 @@ export function unlinkRetrying(path: string): Promise<void> {
 
 /**
  * The same retry for code that must stay synchronous (a process's 'exit' handler removing its
- * owner files): the waits block the thread, so they are shorter (~0.3 s in all) and happen only
- * on Windows, only when the file is held.
+ * owner files; reading a lock file, a few bytes, on the loop thread): the waits block the
+ * thread, so they are shorter (~0.3 s in all) and happen only on Windows, only when the file
+ * is held.
  */
-export function unlinkRetryingSync(path: string): void {
+export function retryingSync<T>(op: () => T): T {
   for (let attempt = 0; ; attempt++) {
     try {
-      unlinkSync(path);
-      return;
+      return op();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (process.platform !== 'win32' || !TRANSIENT.has(code) || attempt >= 6) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + attempt * 10);
     }
   }
+}
+
+export function unlinkRetryingSync(path: string): void {
+  retryingSync(() => unlinkSync(path));
 }
