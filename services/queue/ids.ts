@@ -11,12 +11,13 @@
 // - two processes never get the same ID (their blocks are disjoint);
 // - IDs of two processes interleave by block (B…101–B…200 to one, B…201–B…300 to the other);
 // - a crash loses the rest of its block: those IDs are skipped, never reused.
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueId } from './types.js';
 import { formatQueueId } from './paths.js';
 import { lock } from './lockfile.js';
 import { syncDir } from './fsync.js';
+import { renameRetrying } from './winfs.js';
 
 const MAX_ID = 9_999_999_999;
 const ID_IN_NAME = /^B(\d{10})(?:[.-]|$)/;
@@ -129,7 +130,8 @@ export class IdAllocator {
     } finally {
       await fh.close();
     }
-    await rename(tmp, this.seqPath);
+    // Windows: an antivirus or indexer reading .seq makes the rename over it fail for a moment.
+    await renameRetrying(tmp, this.seqPath);
     await syncDir(this.incomingDir);
   }
 

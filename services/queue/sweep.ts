@@ -11,11 +11,12 @@
 // - incoming/spare/ files (recycled queue files, spare.ts) untouched for ten minutes.
 // - incoming/<ID>.$CP without its .MSG cannot come from our write order; it is reported, not
 //   removed (the admin decides: it may be a file copied in by hand).
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
 import { isStaleOwnerFile, removeStaleLock } from './lockfile.js';
 import { trimSpares } from './spare.js';
+import { unlinkRetrying } from './winfs.js';
 
 export interface SweepOptions {
   /** Age after which an orphan .MSG is removed (default 60 000 ms). */
@@ -66,7 +67,7 @@ async function exists(path: string): Promise<boolean> {
 
 async function remove(path: string, report: SweepReport): Promise<void> {
   try {
-    await unlink(path);
+    await unlinkRetrying(path); // Windows: a scanner may hold the file for a moment
     report.removed.push(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report.problems.push(`${path}: cannot remove (${(err as Error).message})`);
