@@ -61,6 +61,10 @@ Var pid
     nsExec::ExecToLog '"$SYSDIR\cmd.exe" /c ""$INSTDIR\bin\sekisho.cmd" init --workdir "C:\mail" --lang $3"'
     Pop $0
   ${EndIf}
+  ; The control secret (Mail Control and `sekisho stop` prove with it that they may manage the
+  ; service), written now so it exists under the folder's ACL before the service first starts.
+  nsExec::ExecToLog 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "$INSTDIR\resources\windows\secret.ps1" -Workdir "C:\mail"'
+  Pop $0
   ; 3. The service (WinSW reads its XML at every start, so an upgrade only updates the SCM's
   ;    record): automatic delayed start, restart on failure, the virtual account.
   nsExec::Exec 'sc.exe query SekishoGateway'
@@ -84,8 +88,7 @@ Var pid
   nsExec::ExecToLog 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "$INSTDIR\resources\windows\path.ps1" -Add "$INSTDIR\bin"'
   Pop $0
   SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=5000
-  ; 6. Start it: serve writes the control secret (C:\mail\control.secret) at its first start,
-  ;    inside the folder only Administrators, SYSTEM and the service can read.
+  ; 6. Start it.
   nsExec::ExecToLog 'net.exe start SekishoGateway'
   Pop $0
 !macroend

@@ -79,9 +79,10 @@ describe('electron-builder --dir --win', () => {
     expect(await readFile(join(app, 'resources', 'service', 'SekishoService.xml'), 'utf8')).toBe(generatedFiles()['SekishoService.xml']);
   });
 
-  it('puts sekisho.cmd in bin\\ and the PATH helper under resources\\windows', async () => {
+  it('puts sekisho.cmd in bin\\ and the PATH and secret helpers under resources\\windows', async () => {
     expect(await readFile(join(app, 'bin', 'sekisho.cmd'), 'utf8')).toBe(generatedFiles()['sekisho.cmd']);
     expect(await readFile(join(app, 'resources', 'windows', 'path.ps1'), 'utf8')).toBe(generatedFiles()['path.ps1']);
+    expect(await readFile(join(app, 'resources', 'windows', 'secret.ps1'), 'utf8')).toBe(generatedFiles()['secret.ps1']);
     // The paths the XML and sekisho.cmd point at exist in the package.
     expect(existsSync(join(app, 'resources', 'service', '..', '..', 'Sekisho.exe'))).toBe(true);
   });

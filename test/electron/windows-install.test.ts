@@ -10,6 +10,7 @@ import {
   generatedFiles,
   installCommands,
   installerNsh,
+  secretScript,
   sekishoCmd,
   sekishoCmdCommandLine,
   serviceCommandLines,
@@ -125,6 +126,21 @@ describe('the installer (NSIS include)', () => {
     expect(install.indexOf(c.aclFolder)).toBeLessThan(install.indexOf(c.serviceStart));
   });
 
+  it('writes the control secret into the locked-down folder before the service first starts', () => {
+    const install = execs(macro('customInstall'));
+    const write = install.indexOf('powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "$INSTDIR\\resources\\windows\\secret.ps1" -Workdir "C:\\mail"');
+    expect(write).toBeGreaterThan(install.indexOf(c.aclFolder));
+    expect(write).toBeLessThan(install.indexOf(c.serviceStart));
+    // The format services/control/secret.ts reads: 32 random bytes as 64 lowercase hex digits + LF,
+    // written under a temporary name and moved; an existing secret is kept.
+    const ps = secretScript();
+    expect(ps).toContain('$bytes = New-Object byte[] 32');
+    expect(ps).toContain('[System.Security.Cryptography.RandomNumberGenerator]::Create().GetBytes($bytes)');
+    expect(ps).toContain("$_.ToString('x2')");
+    expect(ps).toContain('"$hex`n"');
+    expect(ps).toMatch(/if \(Test-Path -LiteralPath \$path\) \{ exit 0 \}[\s\S]*Move-Item -LiteralPath \$tmp -Destination \$path/);
+  });
+
   it('creates a new work folder with init in the system language, and keeps an existing one', () => {
     const body = macro('customInstall');
     expect(body).toMatch(/\$\{IfNot\} \$\{FileExists\} "C:\\mail\\settings\.json"[\s\S]*init --workdir "C:\\mail" --lang \$3/);
@@ -210,6 +226,7 @@ describe('resources/windows/', () => {
     expect(yml).toContain('from: node_modules/node-windows/bin/winsw/winsw.exe\n      to: service/SekishoService.exe');
     expect(yml).toContain('from: resources/windows/SekishoService.xml\n      to: service/SekishoService.xml');
     expect(yml).toContain('from: resources/windows/sekisho.cmd\n      to: bin/sekisho.cmd');
+    expect(yml).toContain('from: resources/windows/secret.ps1\n      to: windows/secret.ps1');
     expect(yml).toContain('include: resources/windows/installer.nsh');
   });
 });
