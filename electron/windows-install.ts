@@ -1,7 +1,7 @@
 // The Windows service and installer of an installed Sekisho (issue 16), generated as text from
 // one set of names and paths so that they are tested as data (test/electron/windows-install.test.ts)
 // and cannot drift apart: the WinSW service XML, the NSIS include of the installer
-// (electron-builder `nsis.include`), `sekisho.cmd` and the PATH helper. The generated files live
+// (electron-builder `nsis.include`), `sekisho.cmd`, the PATH and control-secret helpers. The generated files live
 // in resources/windows/; `npx tsx electron/windows-install.ts --write` rewrites them and a test
 // fails while the committed files differ from what this module produces.
 //
@@ -12,6 +12,7 @@
 //   resources\service\SekishoService.xml   WinSW reads <its own name>.xml beside it
 //   resources\service\SekishoService.exe.config   lets the .NET 2.0 build run on .NET 4
 //   resources\windows\path.ps1           adds/removes bin\ on the system PATH
+//   resources\windows\secret.ps1         writes <workdir>\control.secret when there is none
 //   bin\sekisho.cmd                      the `sekisho` command (bin\ like VS Code's bin\code.cmd:
 //                                        were the exe folder on PATH, `sekisho` would start
 //                                        Sekisho.exe, since PATHEXT tries .EXE before .CMD)
