@@ -111,6 +111,17 @@ describe.runIf(wineReady())('sekisho under Windows node.exe (Wine)', () => {
     // Delivered and removed: the queue is empty (only the counter stays).
     await until(async () => (await readdir(join(mail, 'incoming'))).every((n) => !/^B\d{10}\./.test(n)), 30_000, 'queue empty');
 
+    // The children's owner records name them by a beacon each holds open (PID reuse, issue 12).
+    const beacons = join(WINE_HOME, 'prefix', 'drive_c', 'ProgramData', 'Sekisho', 'alive');
+    const owners = (await readdir(join(mail, 'incoming'))).filter((n) => n.startsWith('.owner.'));
+    expect(owners.length).toBeGreaterThan(0);
+    for (const o of owners) {
+      const start = /\bstart=lock:(\d+\.[0-9a-f]+)/.exec(await readFile(join(mail, 'incoming', o), 'utf8'))?.[1];
+      expect(start, o).toBeDefined();
+      expect(childPids).toContain(Number(start!.split('.')[0]));
+      expect(existsSync(join(beacons, start!))).toBe(true);
+    }
+
     // sekisho stop: the graceful way, every process ends by itself.
     const stop = await sekisho(base, ['stop', '--workdir', W, '--timeout', '60'], 120_000);
     expect(stop.err).toBe('');
@@ -125,7 +136,6 @@ describe.runIf(wineReady())('sekisho under Windows node.exe (Wine)', () => {
     const leftovers = (await readdir(join(mail, 'incoming'))).filter((n) => n.startsWith('.owner.') || n.endsWith('.lock') || n.includes('.lock.'));
     expect(leftovers).toEqual([]);
     expect(existsSync(join(mail, 'serve.json'))).toBe(false);
-    const beacons = join(WINE_HOME, 'prefix', 'drive_c', 'ProgramData', 'Sekisho', 'alive');
     const ours = existsSync(beacons) ? (await readdir(beacons)).filter((n) => [servePid, ...childPids].some((p) => n.startsWith(`${p}.`))) : [];
     expect(ours).toEqual([]);
   }, 300_000);
