@@ -51,10 +51,16 @@ export function bootId(): string | null {
 /** Start time of `pid` in clock ticks since boot (proc(5) field 22); null when unreadable. */
 export function procStartTicks(pid: number): string | null {
   const t = readText(`/proc/${pid}/stat`);
-  if (t === null) return null;
-  // Field 2 (the command name) is in parentheses and may itself hold spaces and ')'.
-  const rest = t.slice(t.lastIndexOf(')') + 2).split(' ');
-  const ticks = rest[22 - 3];
+  return t === null ? null : startTicksFromStat(t);
+}
+
+/** Field 22 (starttime) of a /proc/<pid>/stat line; null when it is not there. */
+export function startTicksFromStat(stat: string): string | null {
+  // Field 2 (the command name) is in parentheses and may itself hold spaces and ')': the
+  // fields after it start after the LAST ')'.
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  const ticks = stat.slice(close + 2).split(' ')[22 - 3];
   return ticks && /^\d+$/.test(ticks) ? ticks : null;
 }
 
