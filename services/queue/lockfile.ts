@@ -69,7 +69,8 @@ const OWNER_RE = /^\.owner\.(\d+)\.[0-9a-f]+$/;
 function removeOwnerFiles(): void {
   const paths = [...owners.values()].flatMap((o) => (o ? [o.path] : []));
   owners.clear();
-  // Owner files first: a beacon gone while its record still exists reads as "dead", never the reverse.
+  // The process is ending: once its beacon is closed (Windows) its records read as dead, which
+  // is what they are from here on; the files themselves are then removed.
   const beacon = releaseBeacon();
   for (const p of beacon ? [...paths, beacon] : paths) {
     try {
