@@ -3,8 +3,9 @@
 // - no CORS headers, and a request carrying a foreign Origin is refused (CSRF);
 // - without a password the server only answers Host names that are loopback literals, so a
 //   DNS-rebinding page (evil.example resolving to 127.0.0.1) gets nothing;
-// - with a password, every /api call needs the session cookie (HttpOnly, SameSite=Strict)
-//   or `Authorization: Bearer <password>`; comparisons are timing-safe.
+// - with a password, or when serve runs with --require-auth (the installed Windows service),
+//   every /api call needs the session cookie (HttpOnly, SameSite=Strict) or
+//   `Authorization: Bearer <password or control secret>`; comparisons are timing-safe.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
@@ -80,7 +81,11 @@ export function bearerToken(req: IncomingMessage): string | null {
 }
 
 interface Session {
-  /** Hash of the password the session was opened with: changing the password ends it. */
+  /**
+   * Hash of the credential the session was opened with (the password or the control secret):
+   * a session lives only while that credential is still accepted, so changing the password
+   * ends the sessions opened with it.
+   */
   passwordHash: Buffer;
   lastSeen: number;
 }
@@ -94,7 +99,7 @@ export class SessionStore {
     private readonly maxSessions = 1000,
   ) {}
 
-  /** A new random token for a client that proved the password. */
+  /** A new random token for a client that proved the password (or the control secret). */
   open(password: string): string {
     this.prune();
     if (this.sessions.size >= this.maxSessions) {
@@ -107,11 +112,13 @@ export class SessionStore {
     return token;
   }
 
-  valid(token: string, password: string): boolean {
+  /** Whether the token is a live session opened with one of `accepted` (the credentials valid now). */
+  valid(token: string, accepted: string | string[]): boolean {
     const key = sha256(token).toString('hex');
     const s = this.sessions.get(key);
     if (!s) return false;
-    if (Date.now() - s.lastSeen > this.idleMs || !timingSafeEqual(s.passwordHash, sha256(password))) {
+    const still = (Array.isArray(accepted) ? accepted : [accepted]).some((c) => c !== '' && timingSafeEqual(s.passwordHash, sha256(c)));
+    if (Date.now() - s.lastSeen > this.idleMs || !still) {
       this.sessions.delete(key);
       return false;
     }

@@ -2,11 +2,13 @@
 // the same functions the Electron preload calls. Protocol (docs/control-api.md):
 //   POST /api/<method>  {"args": [...]}  ->  {"ok": true, "result": ...} | {"ok": false, "error": "..."}
 //   GET  /api/events    server-sent events, one `data: <ControlEvent JSON>` each
-//   GET  /api/session   {"passwordRequired": bool, "loggedIn": bool}
+//   GET  /api/session   {"passwordRequired": bool, "loggedIn": bool, "secretAccepted": bool}
 //   POST /api/login     {"password": "..."} -> session cookie;  POST /api/logout
 // Authentication: `Authorization: Bearer <control secret>` (services/control/secret.ts) on any
-// /api call, or control.password (login cookie or Bearer). `shutdown` always needs one of the
-// two, even when control.password is empty (401 without, 401 for a wrong one).
+// /api call, or control.password (login cookie or Bearer); the login also takes the secret.
+// `shutdown` always needs one of the two, even when control.password is empty (401 without,
+// 401 for a wrong one). With `requireAuth` (serve --require-auth, the installed service) every
+// /api call but session/login/logout needs one of them, password or not.
 //   GET  /*             the built renderer (index.html fallback)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -39,6 +41,13 @@ export interface ControlServerOptions {
    * for every call; the only way to call `shutdown` when control.password is empty.
    */
   secret?: string | null;
+  /**
+   * Every /api call needs the secret or the password (Bearer or a login session), even when
+   * control.password is empty. Off: an empty password leaves loopback open (development).
+   * On for the installed Windows service: the work folder's ACL keeps other local users (RDP)
+   * from reading the secret, and this keeps them from the API too.
+   */
+  requireAuth?: boolean;
   /** Pushed to every /api/events client. */
   events?: ControlEventSource;
   /** Largest accepted JSON body. Default 5 MB (a big aliases.dat import fits). */
@@ -72,6 +81,10 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     throw new Error(
       `control.bind ${opts.bind} is not a loopback address and control.password is empty: set a password before exposing the control API`,
     );
+  }
+  if (opts.requireAuth && !opts.secret && !currentPassword()) {
+    // Nothing could ever log in: a configuration mistake, not a locked-down server.
+    throw new Error('the control API requires authentication but has neither a control secret nor control.password');
   }
   const maxBody = opts.maxBodyBytes ?? 5 * 1024 * 1024;
   const sessions = new SessionStore();
@@ -120,22 +133,29 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
       }
     }
     /** Proved the secret or the password (not merely "no password is set"). */
-    const authenticated = bearer !== null || (!!password && hasSession(req, password));
-    const loggedIn = !password || authenticated;
+    const authenticated = bearer !== null || hasSession(req, [password, secret]);
+    const authRequired = !!password || !!opts.requireAuth;
+    const loggedIn = !authRequired || authenticated;
 
     if (route === 'session' && req.method === 'GET') {
-      const state = { passwordRequired: !!password, loggedIn };
+      // secretAccepted: the login form may say that control.secret's content opens it too.
+      const state = { passwordRequired: authRequired, loggedIn, secretAccepted: !!secret };
       // The flags also at the top level: the renderer's HttpClient reads them there.
       return sendJson(res, 200, { ok: true, result: state, ...state });
     }
-    if (route === 'login' && req.method === 'POST') return login(req, res, password);
+    if (route === 'login' && req.method === 'POST') return login(req, res, password, secret, authRequired);
     if (route === 'logout' && req.method === 'POST') {
       const token = parseCookies(req.headers.cookie).get(cookieName);
       if (token) sessions.close(token);
       res.setHeader('Set-Cookie', `${cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
       return sendJson(res, 200, { ok: true, result: null });
     }
-    if (!loggedIn) return sendJson(res, 401, { ok: false, error: 'login required' });
+    if (!loggedIn) {
+      return sendJson(res, 401, {
+        ok: false,
+        error: password ? 'login required' : 'login required: the control secret (Authorization: Bearer, from control.secret in the work folder)',
+      });
+    }
     if (route === 'events') {
       if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: 'use GET' });
       return openEvents(req, res);
@@ -150,22 +170,28 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     return call(req, res, route as keyof ControlApi);
   }
 
-  function hasSession(req: IncomingMessage, password: string): boolean {
+  /** A session cookie opened with a credential that is still accepted (the password may have changed). */
+  function hasSession(req: IncomingMessage, accepted: string[]): boolean {
     const token = parseCookies(req.headers.cookie).get(cookieName);
-    return !!token && sessions.valid(token, password);
+    return !!token && sessions.valid(token, accepted.filter(Boolean));
   }
 
-  async function login(req: IncomingMessage, res: ServerResponse, password: string): Promise<void> {
+  async function login(req: IncomingMessage, res: ServerResponse, password: string, secret: string, authRequired: boolean): Promise<void> {
     const body = (await readJson(req)) as { password?: unknown } | null;
-    if (!password) return sendJson(res, 200, { ok: true, result: { passwordRequired: false, loggedIn: true } });
+    if (!authRequired) return sendJson(res, 200, { ok: true, result: { passwordRequired: false, loggedIn: true } });
     const who = req.socket.remoteAddress ?? '';
     if (throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
-    if (typeof body?.password !== 'string' || !safeEqual(body.password, password)) {
+    // The secret's content logs in as well as the password: whoever can read control.secret
+    // (an administrator, on the installed server) may already do everything with it as Bearer,
+    // and a browser cannot send that header — this is how they get into the browser UI.
+    const given = typeof body?.password === 'string' ? body.password : null;
+    const credential = given === null ? null : [password, secret].find((c) => !!c && safeEqual(given, c));
+    if (!credential) {
       throttle.fail(who);
       return sendJson(res, 401, { ok: false, error: 'wrong password' });
     }
     throttle.succeed(who);
-    const token = sessions.open(password);
+    const token = sessions.open(credential);
     res.setHeader('Set-Cookie', `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     return sendJson(res, 200, { ok: true, result: { passwordRequired: true, loggedIn: true } });
   }

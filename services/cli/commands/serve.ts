@@ -1,4 +1,4 @@
-// `sekisho serve --workdir DIR [--init] [--port N]... [--control-port N] [--static DIR]`
+// `sekisho serve --workdir DIR [--init] [--port N]... [--control-port N] [--static DIR] [--require-auth]`
 // (SPEC 9, the main job): the receiver and delivery as supervised child processes, plus the
 // control API and UI over HTTP on control.bind:control.port. Headless servers, `npm start`
 // and the browser tests all run this.
@@ -11,6 +11,14 @@
 // or SIGINT / SIGTERM (Ctrl+C, a POSIX service manager). Either way the children are asked to
 // stop gracefully (the supervisor's `stop` line; killed only after its grace period), then
 // serve exits 0. A second signal kills at once.
+//
+// --require-auth: every control API call needs the control secret or control.password, even
+// when the password is empty (without it, an empty password leaves the API open on loopback, as
+// `npm start` and development want). The installed Windows service runs with it (its command
+// line, electron/windows-install.ts): a flag of the deployment rather than a settings.json key,
+// because it belongs with what the installer sets up (the folder ACL that keeps the secret
+// from other local users), and settings.json is what the control API itself edits — a key
+// there could be switched off from the UI or lost with a settings file copied from elsewhere.
 //
 // Files in the work folder while serve runs: control.secret (kept, services/control/secret.ts)
 // and serve.json (pid and control address, for `sekisho stop`; removed on exit).
@@ -112,6 +120,7 @@ export async function run(args: ParsedArgs): Promise<number> {
       port: control.port,
       password: () => password,
       secret,
+      requireAuth: flag(args, 'require-auth'),
       staticDir: await staticDir(args),
       events: bus,
     });

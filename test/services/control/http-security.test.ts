@@ -37,6 +37,19 @@ describe('SessionStore', () => {
     expect(s.valid(t, 'pw')).toBe(false);
   });
 
+  it('with several accepted credentials (password and control secret), a session lives while its own one is among them', () => {
+    const s = new SessionStore();
+    const bySecret = s.open('secret');
+    const byPassword = s.open('pw');
+    expect(s.valid(bySecret, ['pw', 'secret'])).toBe(true);
+    expect(s.valid(byPassword, ['pw', 'secret'])).toBe(true);
+    // The password changed: the secret's session stays, the old password's ends.
+    expect(s.valid(bySecret, ['pw2', 'secret'])).toBe(true);
+    expect(s.valid(byPassword, ['pw2', 'secret'])).toBe(false);
+    // An empty credential (no password set) never matches anything.
+    expect(s.valid(s.open(''), [''])).toBe(false);
+  });
+
   it('forgets idle sessions', async () => {
     const s = new SessionStore(50);
     const t = s.open('pw');

@@ -148,7 +148,8 @@ describe('password', () => {
   it('requires login; wrong password 401; cookie session and Bearer work; logout ends it', async () => {
     const s = await serve({ password: 'kanri-2026' });
     const session = await call(s.port, 'GET', '/api/session');
-    expect(session.json()).toEqual({ ok: true, result: { passwordRequired: true, loggedIn: false }, passwordRequired: true, loggedIn: false });
+    const state = { passwordRequired: true, loggedIn: false, secretAccepted: false };
+    expect(session.json()).toEqual({ ok: true, result: state, ...state });
     expect((await api(s.port, 'version')).status).toBe(401);
     expect((await call(s.port, 'GET', '/api/events')).status).toBe(401);
 
@@ -164,7 +165,7 @@ describe('password', () => {
     expect(setCookie).not.toContain('kanri-2026');
     const cookie = setCookie.split(';')[0];
     expect((await api(s.port, 'version', [], { Cookie: cookie })).status).toBe(200);
-    expect((await call(s.port, 'GET', '/api/session', { headers: { Cookie: cookie } })).json().result).toEqual({ passwordRequired: true, loggedIn: true });
+    expect((await call(s.port, 'GET', '/api/session', { headers: { Cookie: cookie } })).json().result).toEqual({ passwordRequired: true, loggedIn: true, secretAccepted: false });
     expect((await api(s.port, 'version', [], { Cookie: `${cookie.split('=')[0]}=forged` })).status).toBe(401);
 
     expect((await api(s.port, 'version', [], { Authorization: 'Bearer kanri-2026' })).status).toBe(200);
