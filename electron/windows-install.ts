@@ -103,7 +103,9 @@ function serviceXmlParts(o: WindowsInstall) {
   return {
     executable: exe,
     stopExecutable: exe,
-    startArguments: [cli, 'serve'],
+    // --require-auth: other local users (RDP) cannot read the work folder and so not the control
+    // secret; this keeps them from the control API as well, even with control.password empty.
+    startArguments: [cli, 'serve', '--require-auth'],
     stopArguments: [cli, 'stop', '--timeout', String(o.stopTimeoutSec)],
     // Appended to both start and stop by WinSW 1.17.
     arguments: ['--workdir', o.workdir],
@@ -122,7 +124,8 @@ export function serviceXml(o: WindowsInstall): string {
     el('id', o.serviceId),
     el('name', o.displayName),
     el('description', o.description),
-    '  <!-- Sekisho.exe runs as plain Node: `sekisho serve` on the work folder. -->',
+    '  <!-- Sekisho.exe runs as plain Node: `sekisho serve` on the work folder; every control API call',
+    '       needs control.secret (readable by Administrators and SYSTEM only) or control.password. -->',
     el('executable', x.executable),
     ...x.startArguments.map((a) => el('startargument', a)),
     '  <!-- Stop = `sekisho stop`: serve stops its children gracefully (DATA in progress and delivery',

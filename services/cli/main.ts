@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ run: Command }>> = {
 
 const USAGE = `usage:
   sekisho serve    --workdir DIR [--init]   receiver + delivery + control API, headless
+                   [--require-auth]         every control API call needs control.secret or the password
   sekisho stop     --workdir DIR [--timeout SEC]  stop that serve gracefully (exit 0; 1 none/failed; 3 killed)
   sekisho receiver --workdir DIR [--debug]
   sekisho delivery --workdir DIR [--debug]

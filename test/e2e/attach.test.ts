@@ -1,5 +1,5 @@
 // The desktop app attached to a running gateway (issue 16), with everything but Electron real:
-// a real `sekisho serve` (standing for the Windows service) on a temp work folder, the app's
+// a real `sekisho serve --require-auth` (the Windows service's command line) on a temp work folder, the app's
 // attach-or-supervise decision fed by a real probe of its control port, the HTTP ControlApi
 // client the app's windows would talk through, real SMTP in and a real smtp-sink next hop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,8 @@ beforeAll(async () => {
     effect: ['#<> default', '#blank false'],
     aliases: ['someone@test.jp -> someone@test.jp'],
   });
-  serve = new Serve(dir, controlPort);
+  // As the installed service runs it (electron/windows-install.ts): every call needs the secret.
+  serve = new Serve(dir, controlPort, { requireAuth: true });
   await serve.ready();
 }, 90_000);
 
@@ -169,6 +170,13 @@ describe('a wrong or missing secret is refused', () => {
     const err = await callControl({ host: '127.0.0.1', port: controlPort, token: null }, 'shutdown', []).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ControlError);
     expect([401, 403]).toContain((err as ControlError).status);
+    // The service requires authentication for every call: another local user who cannot read
+    // the work folder gets neither the queue nor the relay rules.
+    for (const [method, args] of [['listQueue', []], ['readTable', ['effect']]] as const) {
+      const refused = await callControl({ host: '127.0.0.1', port: controlPort, token: null }, method, [...args]).catch((e: unknown) => e);
+      expect((refused as ControlError).status, method).toBe(401);
+    }
+    expect(await probeControl({ host: '127.0.0.1', port: controlPort, token: null })).toMatchObject({ kind: 'sekisho', authorized: false });
     await relay('after-refused-shutdown');
   });
 });

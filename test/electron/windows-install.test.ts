@@ -53,7 +53,7 @@ describe('the WinSW service XML', () => {
   const xml = serviceXml(o);
   const base = 'C:\\Program Files\\Sekisho\\resources\\service';
 
-  it('names the service and runs `serve` on C:\\mail through Sekisho.exe as Node', () => {
+  it('names the service and runs `serve --require-auth` on C:\\mail through Sekisho.exe as Node', () => {
     expect(one(xml, 'id')).toBe('SekishoGateway');
     expect(one(xml, 'name')).toBe('Sekisho SMTP Gateway');
     expect(one(xml, 'executable')).toBe('%BASE%\\..\\..\\Sekisho.exe');
@@ -61,7 +61,7 @@ describe('the WinSW service XML', () => {
     expect(one(xml, 'workingdirectory')).toBe('C:\\mail');
     // Start = startarguments + " " + arguments (WinSW 1.17 Main.cs OnStart).
     const start = winswArgs(xml, 'startargument', base) + ' ' + winswArgs(xml, 'argument', base);
-    expect(start).toBe(' "C:\\Program Files\\Sekisho\\resources\\service\\..\\app.asar\\dist\\services\\cli\\main.js" serve  --workdir C:\\mail');
+    expect(start).toBe(' "C:\\Program Files\\Sekisho\\resources\\service\\..\\app.asar\\dist\\services\\cli\\main.js" serve --require-auth  --workdir C:\\mail');
   });
 
   it('stops through `sekisho stop` (graceful), with the same work folder', () => {
@@ -76,7 +76,7 @@ describe('the WinSW service XML', () => {
   it('the command lines the Wine lane runs are the XML\'s', () => {
     const lines = serviceCommandLines(o, base);
     expect(lines.start.command).toBe(`${base}\\..\\..\\Sekisho.exe`);
-    expect(lines.start.args).toEqual([`${base}\\..\\app.asar\\dist\\services\\cli\\main.js`, 'serve', '--workdir', 'C:\\mail']);
+    expect(lines.start.args).toEqual([`${base}\\..\\app.asar\\dist\\services\\cli\\main.js`, 'serve', '--require-auth', '--workdir', 'C:\\mail']);
     expect(lines.stop.args).toEqual([`${base}\\..\\app.asar\\dist\\services\\cli\\main.js`, 'stop', '--timeout', '60', '--workdir', 'C:\\mail']);
     expect(lines.env).toEqual({ ELECTRON_RUN_AS_NODE: '1' });
   });

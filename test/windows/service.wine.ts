@@ -159,7 +159,7 @@ describe.runIf(wineReady())('the installed command lines under Windows node.exe 
 
     // The service: the XML's start line, with its environment and working directory.
     const lines = serviceCommandLines({ ...WINDOWS_INSTALL, workdir: W }, `${I}\\resources\\service`);
-    expect(lines.start.args.slice(1)).toEqual(['serve', '--workdir', W]);
+    expect(lines.start.args.slice(1)).toEqual(['serve', '--require-auth', '--workdir', W]);
     const serve = wine(base, [lines.start.command, ...lines.start.args], lines.env, mail);
     cleanups.push(() => serve.kill());
     expect(await serve.waitFor(/^ready /, 180_000)).toMatch(/receiver=running delivery=running/);

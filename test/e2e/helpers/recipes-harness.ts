@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { cliCommand } from '../../../services/cli/spawn.js';
 import type { ServiceName } from '../../../services/control/api.js';
+import { readControlSecret } from '../../../services/control/secret.js';
 
 /** Poll `check` until it returns something truthy; bounded in time and count. */
 export async function until<T>(check: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {
@@ -92,8 +93,10 @@ export class Serve {
   constructor(
     readonly workdir: string,
     readonly controlPort: number,
+    /** requireAuth: `serve --require-auth` as the installed service runs; this harness then sends the control secret. */
+    private readonly opts: { requireAuth?: boolean } = {},
   ) {
-    const cmd = cliCommand(['serve', '--workdir', workdir]);
+    const cmd = cliCommand(['serve', '--workdir', workdir, ...(opts.requireAuth ? ['--require-auth'] : [])]);
     this.child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
     this.child.stdout!.on('data', lineCollector(this.stdout));
@@ -116,10 +119,15 @@ export class Serve {
     await this.subscribe();
   }
 
+  /** The control secret as a Bearer header when serve requires authentication, else none. */
+  private auth(): Record<string, string> {
+    return this.opts.requireAuth ? { Authorization: `Bearer ${readControlSecret(this.workdir)}` } : {};
+  }
+
   async api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
     const res = await fetch(`http://127.0.0.1:${this.controlPort}/api/${method}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...this.auth() },
       body: JSON.stringify({ args }),
     });
     const body = (await res.json()) as { ok: boolean; result: T; error?: string };
@@ -130,7 +138,7 @@ export class Serve {
   /** GET /api/events, kept open: every debug line of both services lands in `debug`. */
   private async subscribe(): Promise<void> {
     this.events = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${this.controlPort}/api/events`, { signal: this.events.signal });
+    const res = await fetch(`http://127.0.0.1:${this.controlPort}/api/events`, { signal: this.events.signal, headers: this.auth() });
     if (!res.ok || !res.body) throw new Error(`/api/events: HTTP ${res.status}`);
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
