@@ -2,7 +2,11 @@
 // process is taken over even when its PID now belongs to a live process; a live owner's lock
 // never is; records in the old format (`pid host time nonce`) are still understood.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { claimMessage, isClaimed } from '../../../services/queue/claim.js';
@@ -11,6 +15,9 @@ import { beaconDir, beaconHeld, bootId, procStartTicks, recordFields } from '../
 import { controlPath, lockPath, messagePath } from '../../../services/queue/paths.js';
 import { sweepOrphans } from '../../../services/queue/sweep.js';
 import { deadPid, freshWorkdir, removeWorkdir, startChild, stopChild, until, type Child } from './helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 let wd: string;
 let inc: string;
@@ -127,6 +134,38 @@ describe('owner records and PID reuse', () => {
     expect(held).not.toBeNull();
     await held!.release();
   });
+
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    'judged from another account (kill answers EPERM), a reused PID is dead and a live owner alive',
+    async () => {
+      // This process (root) has a child; a checker running as `nobody` gets EPERM from
+      // kill(child, 0) — what the old code read as "alive" — and must still tell the records apart.
+      const pid = await liveChild();
+      await chmod(wd, 0o755);
+      await writeFile(join(inc, 'reused.lock'), record(pid, await otherStartOf(pid)));
+      await writeFile(join(inc, 'live.lock'), record(pid, `boot=${bootId()} start=proc:${procStartTicks(pid)}`));
+      await writeFile(join(inc, 'old.lock'), record(pid));
+      const judge = async (name: string) => {
+        const out = await new Promise<string>((resolve, reject) => {
+          const p = spawn(process.execPath, ['--import', tsxLoader, join(here, 'children', 'inspect.ts'), join(inc, name)], {
+            uid: 65534,
+            gid: 65534,
+            env: { ...process.env, HOME: '/tmp' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let o = '';
+          let e = '';
+          p.stdout.on('data', (d: Buffer) => (o += d.toString()));
+          p.stderr.on('data', (d: Buffer) => (e += d.toString()));
+          p.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`inspect as nobody: exit ${code}: ${e}`))));
+        });
+        return JSON.parse(out) as { kill: string; alive: boolean };
+      };
+      expect(await judge('reused.lock')).toEqual({ kill: 'EPERM', alive: false });
+      expect(await judge('live.lock')).toEqual({ kill: 'EPERM', alive: true });
+      expect(await judge('old.lock')).toEqual({ kill: 'EPERM', alive: true }); // old format: kill's answer, as before
+    },
+  );
 
   it('still reads old records (pid host time nonce): a live PID holds, a dead one is taken over', async () => {
     const pid = await liveChild();
