@@ -35,7 +35,7 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-latest': { type: 'boolean', default: false },
     'from-source': { type: 'boolean', default: false },
-    /** Only these scenarios (comma list of idle, throughput4k, throughput100k, latency, big, held). */
+    /** Only these scenarios (comma list of idle, throughput4k, serial, throughput100k, latency, big, held). */
     scenarios: { type: 'string' },
     /** Override the 4 KB message count (an A/B experiment wants a few thousand, fast). */
     m4k: { type: 'string' },
@@ -47,8 +47,8 @@ const quick = flags.quick!;
 const wanted = new Set(flags.targets!.split(',').map((s) => s.trim()));
 
 const P = quick
-  ? { idleSettleMs: 3000, warmup: 300, m4k: 2000, m100k: 200, latencyMsgs: 300, held: 200, bigBytes: 10 * 1024 * 1024, sessions: 20, timeoutMs: 60_000 }
-  : { idleSettleMs: 10_000, warmup: 2000, m4k: 20_000, m100k: 2000, latencyMsgs: 2000, held: 1000, bigBytes: 50 * 1024 * 1024, sessions: 20, timeoutMs: 240_000 };
+  ? { idleSettleMs: 3000, warmup: 300, m4k: 2000, m100k: 200, latencyMsgs: 300, serialMsgs: 100, held: 200, bigBytes: 10 * 1024 * 1024, sessions: 20, timeoutMs: 60_000 }
+  : { idleSettleMs: 10_000, warmup: 2000, m4k: 20_000, m100k: 2000, latencyMsgs: 2000, serialMsgs: 500, held: 1000, bigBytes: 50 * 1024 * 1024, sessions: 20, timeoutMs: 240_000 };
 
 if (flags.m4k) P.m4k = Number(flags.m4k);
 
@@ -56,7 +56,7 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-type ScenarioName = 'idle' | 'throughput4k' | 'throughput100k' | 'latency' | 'held' | 'big';
+type ScenarioName = 'idle' | 'throughput4k' | 'throughput100k' | 'latency' | 'serial' | 'held' | 'big';
 
 /**
  * The throughput scenarios run in ROUNDS rounds of half the messages each, the targets in
@@ -100,6 +100,14 @@ async function scenario(t: Target, r: TargetResults, name: ScenarioName, round =
     case 'latency': {
       log(`${t.name}: latency, ${P.latencyMsgs} x 4 KB over ${P.sessions} sessions (Node client)`);
       const x = (r.latency = await latency(t, { messages: P.latencyMsgs, sessions: P.sessions, payloadBytes: 4096, timeoutMs: P.timeoutMs }));
+      log(`${t.name}:   accept p50 ${x.acceptP50Ms} ms p99 ${x.acceptP99Ms} ms, errors ${x.errors} ${x.firstError ?? ''}`);
+      break;
+    }
+    case 'serial': {
+      // One client, one message at a time: the time to make one message durable and say so,
+      // with nothing queued in front of it (issue 14's "serial accept latency").
+      log(`${t.name}: serial latency, ${P.serialMsgs} x 4 KB, one session at a time (Node client)`);
+      const x = (r.serial = await latency(t, { messages: P.serialMsgs, sessions: 1, payloadBytes: 4096, timeoutMs: P.timeoutMs }));
       log(`${t.name}:   accept p50 ${x.acceptP50Ms} ms p99 ${x.acceptP99Ms} ms, errors ${x.errors} ${x.firstError ?? ''}`);
       break;
     }
@@ -246,7 +254,7 @@ async function main(): Promise<number> {
 
   // Held sessions last: Postfix keeps its 1,000 idle smtpd processes for max_idle (100 s).
   // Idle first: the memory of a freshly started target, before any load.
-  const all: ScenarioName[] = ['idle', 'throughput4k', 'throughput100k', 'latency', 'big', 'held'];
+  const all: ScenarioName[] = ['idle', 'throughput4k', 'throughput100k', 'latency', 'serial', 'big', 'held'];
   const only = flags.scenarios ? new Set(flags.scenarios.split(',').map((s) => s.trim())) : null;
   const order = all.filter((n) => !only || only.has(n));
   for (const name of order) {

@@ -6,6 +6,8 @@ export interface TargetResults {
   throughput4k?: ThroughputResult;
   throughput100k?: ThroughputResult;
   latency?: LatencyResult;
+  /** The latency scenario with one client sending one message at a time. */
+  serial?: LatencyResult;
   held?: HeldResult;
   big?: BigResult;
   idle?: IdleResult;
@@ -48,6 +50,8 @@ function rows(): Row[] {
     ['latency: accept p99 ms', (t) => t.latency?.acceptP99Ms, false],
     ['latency: transaction p50 ms (connect -> 250)', (t) => t.latency?.transactionP50Ms, false],
     ['latency: transaction p99 ms', (t) => t.latency?.transactionP99Ms, false],
+    ['serial latency (one client): accept p50 ms', (t) => t.serial?.acceptP50Ms, false],
+    ['serial latency: accept p99 ms', (t) => t.serial?.acceptP99Ms, false],
     ['held sessions (of requested)', (t) => t.held?.held, true],
     ['held: memory with all held, MB (PSS sum, sink excl.)', (t) => heldTotal(t), false],
     ['held: KB per session (PSS growth; ≤0 = below GC noise)', (t) => heldPer(t), false],
