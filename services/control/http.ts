@@ -185,7 +185,9 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     // (an administrator, on the installed server) may already do everything with it as Bearer,
     // and a browser cannot send that header — this is how they get into the browser UI.
     const given = typeof body?.password === 'string' ? body.password : null;
-    const credential = given === null ? null : [password, secret].find((c) => !!c && safeEqual(given, c));
+    // The secret trimmed: pasted from `type control.secret` it may bring its line end along.
+    const credential =
+      given === null ? null : password && safeEqual(given, password) ? password : secret && safeEqual(given.trim(), secret) ? secret : null;
     if (!credential) {
       throttle.fail(who);
       return sendJson(res, 401, { ok: false, error: 'wrong password' });
