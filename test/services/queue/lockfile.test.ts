@@ -2,7 +2,7 @@
 // process is taken over even when its PID now belongs to a live process; a live owner's lock
 // never is; records in the old format (`pid host time nonce`) are still understood.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -27,7 +27,10 @@ beforeEach(async () => {
   inc = join(wd, 'incoming');
   await mkdir(inc, { recursive: true });
 });
+/** Forged beacons (Windows), outside the work folder: removed after each test. */
+const forged: string[] = [];
 afterEach(async () => {
+  await Promise.all(forged.splice(0).map((p) => rm(p, { force: true })));
   await Promise.all(children.splice(0).map((c) => stopChild(c)));
   await removeWorkdir(wd);
 });
@@ -56,6 +59,7 @@ async function otherStartOf(pid: number): Promise<string> {
     // A beacon nobody holds open: its writer is gone.
     const name = `${pid}.0ddba11`;
     await writeFile(join(beaconDir(), name), '');
+    forged.push(join(beaconDir(), name));
     return `start=lock:${name}`;
   }
   const ticks = procStartTicks(pid);
