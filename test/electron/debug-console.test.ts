@@ -2,12 +2,13 @@
 // debug mode and back. The window is the only stand-in (the Electron binary is not here).
 import { describe, it, expect, afterEach } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DebugConsoles, debugServiceFromUrl } from '../../electron/debug-console.js';
 import { Supervisor } from '../../services/supervisor/index.js';
+import { standInCommand, writeStandIn } from '../services/supervisor/helpers.js';
 import type { ServiceName } from '../../services/control/api.js';
 
 const app = pathToFileURL('/opt/Sekisho/resources/app.asar/dist/renderer/index.html').toString();
@@ -50,13 +51,13 @@ afterEach(async () => {
 describe('DebugConsoles', () => {
   it('opening restarts the service in debug mode, a second open focuses, closing restarts it normally', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sekisho-debugwin-'));
-    // A tiny service: says ready (and which mode it runs in), then waits to be stopped.
-    const script = join(dir, 'svc.mjs');
-    await writeFile(script, "console.log(process.argv.includes('--debug') ? 'trace on' : 'quiet');console.log('ready');setInterval(()=>{},1000);process.on('SIGTERM',()=>process.exit(0));\n");
+    // A tiny service: says ready (and which mode it runs in), then waits for the supervisor's
+    // `stop` line (writeStandIn), so each restart stops it gracefully instead of after the grace.
+    const script = await writeStandIn(dir, 'svc', "console.log(process.argv.includes('--debug') ? 'trace on' : 'quiet');console.log('ready');setInterval(()=>{},1000);");
     sup = new Supervisor({
       workdir: dir,
       services: ['receiver'],
-      commandFor: (_name, debug) => ({ command: process.execPath, args: [script, ...(debug ? ['--debug'] : [])] }),
+      commandFor: (_name, debug) => standInCommand(script, debug ? ['--debug'] : []),
       stopGraceMs: 2000,
       startTimeoutMs: 10_000,
     });

@@ -11,6 +11,7 @@ import { createControlApi } from '../../../services/control/handlers.js';
 import { ControlError } from '../../../services/control/errors.js';
 import type { ControlApi } from '../../../services/control/api.js';
 import { Supervisor } from '../../../services/supervisor/index.js';
+import { standInCommand, writeStandIn } from '../supervisor/helpers.js';
 import { QueueWriter } from '../../../services/queue/writer.js';
 import { copyFormat1Queue, FORMAT1_IDS } from '../queue/fixtures/format1.js';
 import { claimMessage } from '../../../services/queue/claim.js';
@@ -21,11 +22,11 @@ let workdir: string;
 let supervisor: Supervisor;
 let api: ControlApi;
 
-// Prints the receiver ports it finds in settings.json, as the real receiver would listen on them.
+// Prints the receiver ports it finds in settings.json, as the real receiver would listen on them;
+// stops on the supervisor's `stop` line (writeStandIn), so no stop waits out the grace period.
 const FAKE_RECEIVER = `
 import { readFileSync } from 'node:fs';
 const s = JSON.parse(readFileSync(process.argv[2] + '/settings.json', 'utf8'));
-process.on('SIGTERM', () => process.exit(0));
 console.log('ready ports=' + s.receiver.ports.join(','));
 setInterval(() => {}, 1000);
 `;
@@ -33,12 +34,11 @@ setInterval(() => {}, 1000);
 beforeEach(async () => {
   workdir = await mkdtemp(join(tmpdir(), 'sekisho-ctl-'));
   await writeFile(join(workdir, 'settings.json'), JSON.stringify({ hostname: 'gw.test.jp', receiver: { ports: [2525] } }, null, 2));
-  const script = join(workdir, 'fake-receiver.mjs');
-  await writeFile(script, FAKE_RECEIVER);
+  const script = await writeStandIn(workdir, 'fake-receiver', FAKE_RECEIVER);
   supervisor = new Supervisor({
     workdir,
     services: ['receiver'],
-    commandFor: () => ({ command: process.execPath, args: [script, workdir] }),
+    commandFor: () => standInCommand(script, [workdir]),
     stopGraceMs: 2000,
   });
   api = createControlApi({ workdir, supervisor });
@@ -387,7 +387,11 @@ describe('services', () => {
     expect(dbg.debug).toBe(true);
     expect(dbg.pid).not.toBe(st.pid);
     expect(await api.debugOutput('receiver')).toContain('ready ports=2525');
-    expect((await api.stopService('receiver')).state).toBe('stopped');
+    const stopped = await api.stopService('receiver');
+    expect(stopped.state).toBe('stopped');
+    // Stopped by the protocol (the `stop` line, exit 0), not killed at the end of the grace.
+    expect(stopped.lastExit).toMatchObject({ code: 0, signal: null });
+    expect(stopped.lastExit!.reason).not.toMatch(/killed/);
     await expectControlError(api.startService('sendmail' as never), 400);
   });
 });

@@ -11,6 +11,7 @@ import { startControlServer, type ControlServer, type ControlServerOptions } fro
 import { ControlEventBus } from '../../../services/control/events.js';
 import type { ControlEvent } from '../../../services/control/api.js';
 import { Supervisor } from '../../../services/supervisor/index.js';
+import { standInCommand, writeStandIn } from '../supervisor/helpers.js';
 
 interface Reply {
   status: number;
@@ -54,12 +55,12 @@ async function serve(opts: Partial<ControlServerOptions> = {}): Promise<ControlS
 beforeEach(async () => {
   workdir = await mkdtemp(join(tmpdir(), 'sekisho-http-'));
   await writeFile(join(workdir, 'settings.json'), '{}\n');
-  const script = join(workdir, 'child.mjs');
-  await writeFile(script, `process.on('SIGTERM', () => process.exit(0)); console.log('ready'); setInterval(() => {}, 1000);`);
+  // Stops on the supervisor's `stop` line (the real protocol), so no stop waits out the grace.
+  const script = await writeStandIn(workdir, 'child', `console.log('ready'); setInterval(() => {}, 1000);`);
   supervisor = new Supervisor({
     workdir,
     services: ['delivery'],
-    commandFor: () => ({ command: process.execPath, args: [script] }),
+    commandFor: () => standInCommand(script),
     stopGraceMs: 2000,
   });
   bus = new ControlEventBus();

@@ -1,7 +1,7 @@
 // Shared by the supervisor tests: throwaway child scripts in a fresh folder, bounded waits.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export async function scriptDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sekisho-sup-'));
@@ -11,6 +11,28 @@ export async function writeScript(dir: string, name: string, body: string): Prom
   const path = join(dir, name);
   await writeFile(path, body);
   return path;
+}
+
+const STOP_REQUEST = resolve(import.meta.dirname, '../../../services/supervisor/stop-request.ts');
+
+/**
+ * A stand-in service for tests that need a supervised child but not a real receiver or
+ * delivery. It speaks the child's half of the stop protocol through onStopRequest
+ * (services/supervisor/stop-request.ts: the supervisor's `stop` line on stdin) and exits 0 at
+ * once, so a stop is graceful and quick instead of waiting out the grace period for a kill.
+ * `body` is ES module code run after that (process.argv[2…] are the args of standInCommand).
+ */
+export async function writeStandIn(dir: string, name: string, body: string): Promise<string> {
+  return writeScript(
+    dir,
+    name.endsWith('.mts') ? name : `${name}.mts`,
+    `import { onStopRequest } from ${JSON.stringify(STOP_REQUEST)};\nonStopRequest(() => process.exit(0));\n${body}\n`,
+  );
+}
+
+/** How a Supervisor starts a stand-in (through tsx, from any working directory). */
+export function standInCommand(script: string, args: string[] = []): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), script, ...args] };
 }
 
 /** Poll until `check` returns a truthy value; bounded in time. */
