@@ -9,6 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { defaultSettings, type Settings } from '../../../services/config/settings.js';
 import { startReceiver, type Receiver } from '../../../services/receiver/index.js';
 import type { ControlRecord } from '../../../services/queue/types.js';
+import { messageFile, readControl, readMessageBytes, scanQueue } from '../../../services/queue/store.js';
 
 // One free-port helper for the bench and the tests.
 import { freePort } from '../../../bench/lib/ports.js';
@@ -92,15 +93,11 @@ export async function runReceiver(o: WorkdirOptions = {}): Promise<Running> {
   };
 }
 
-/** Control records in incoming/ (a message exists once its .$CP does). */
+/** Queued records, sorted by id, read as delivery reads them (a message exists once its .$CP does). */
 export async function queued(workdir: string): Promise<ControlRecord[]> {
-  const dir = join(workdir, 'incoming');
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const out: ControlRecord[] = [];
-  for (const n of names.filter((x) => x.endsWith('.$CP')).sort()) {
-    out.push(JSON.parse(await readFile(join(dir, n), 'utf8')) as ControlRecord);
-  }
-  return out;
+  const { records, problems } = await scanQueue(workdir);
+  if (problems.length) throw new Error(`unreadable queue files: ${problems.map((p) => p.message).join('; ')}`);
+  return records;
 }
 
 /** Every file under incoming/ (recursively) except the ID counter, its lock and lock owner files. */
@@ -111,8 +108,10 @@ export async function queueFiles(workdir: string): Promise<string[]> {
     .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 
+/** A queued message's bytes (without the queue file's envelope), as latin1 text. */
 export async function messageText(workdir: string, id: string): Promise<string> {
-  return readFile(join(workdir, 'incoming', `${id}.MSG`), 'latin1');
+  const rec = await readControl(workdir, id);
+  return readMessageBytes(messageFile(workdir, rec), rec.size).toString('latin1');
 }
 
 export interface Reply {
