@@ -1,13 +1,16 @@
 // ApiClient over the HTTP API of `sekisho serve`:
 //   POST /api/<method> {"args":[...]} -> {"ok":true,"result":...} | {"ok":false,"error":"..."}
 //   GET  /api/events  server-sent events, `data: <ControlEvent JSON>`
-//   GET  /api/session -> {passwordRequired, loggedIn};  POST /api/login {password}
+//   GET  /api/session -> {passwordRequired, loggedIn, secretAccepted};  POST /api/login {password}
 import { ApiError, type ApiClient } from './client.js';
 import type { ControlEvent } from './types.js';
 
 export interface SessionState {
+  /** A login is needed: control.password is set, or serve runs with --require-auth. */
   passwordRequired: boolean;
   loggedIn: boolean;
+  /** The login also takes the content of control.secret (absent from older servers). */
+  secretAccepted?: boolean;
 }
 
 export interface HttpClient extends ApiClient {

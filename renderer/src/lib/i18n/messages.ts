@@ -444,6 +444,7 @@ export const en = {
   'login.password': 'Control password',
   'login.submit': 'Log in',
   'login.failed': 'Wrong password.',
+  'login.secretHint': 'Or the content of the file control.secret in the work folder (only administrators can read it).',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -934,6 +935,7 @@ export const ja: Record<MessageKey, string> & Record<string, string> = {
   'login.password': '管理パスワード',
   'login.submit': 'ログイン',
   'login.failed': 'パスワードが違います。',
+  'login.secretHint': 'または作業フォルダーのファイル control.secret の内容 (管理者だけが読めます)。',
 };
 
 export const messages: Record<Lang, Record<string, string>> = { en, ja };
