@@ -167,7 +167,13 @@ describe.runIf(wineReady())('the installed command lines under Windows node.exe 
     expect(pids).toHaveLength(2);
     const servePid = (JSON.parse(readFileSync(join(mail, 'serve.json'), 'utf8')) as { pid: number }).pid;
     // serve wrote the control secret into the work folder (what `stop` and the app use).
-    expect(readFileSync(join(mail, 'control.secret'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    const secret = readFileSync(join(mail, 'control.secret'), 'utf8').trim();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    // --require-auth: a caller without the secret (another user of the server) gets nothing.
+    const listQueue = (headers: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${controlPort}/api/listQueue`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: '{"args":[]}' }).then((r) => r.status);
+    expect(await listQueue({})).toBe(401);
+    expect(await listQueue({ Authorization: `Bearer ${secret}` })).toBe(200);
 
     const sent = await swaks(smtpPort, 'a@example.jp', 'relayed by the service command line');
     expect(sent.code, sent.out).toBe(0);
