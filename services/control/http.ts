@@ -123,11 +123,14 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     const secret = opts.secret || '';
     // Without a password or a secret a Bearer header means nothing here (as before the secret).
     const bearer = password || secret ? bearerToken(req) : null;
-    if (bearer !== null) {
+    // The right secret passes even while the throttle blocks: on a shared server every local
+    // user is 127.0.0.1, and one flooding wrong guesses must not lock the administrators' app
+    // and the service's stop command (both send the secret) out. Guessing 256 random bits is
+    // hopeless anyway; the throttle is for passwords people choose.
+    if (bearer !== null && !(secret && safeEqual(bearer, secret))) {
       // A wrong Bearer password is a guess like a wrong login: same throttle.
       if (throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
-      const matches = (!!secret && safeEqual(bearer, secret)) || (!!password && safeEqual(bearer, password));
-      if (!matches) {
+      if (!(password && safeEqual(bearer, password))) {
         throttle.fail(who);
         return sendJson(res, 401, { ok: false, error: password ? 'wrong password' : 'wrong control secret' });
       }
@@ -180,14 +183,15 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
     const body = (await readJson(req)) as { password?: unknown } | null;
     if (!authRequired) return sendJson(res, 200, { ok: true, result: { passwordRequired: false, loggedIn: true } });
     const who = req.socket.remoteAddress ?? '';
-    if (throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
     // The secret's content logs in as well as the password: whoever can read control.secret
     // (an administrator, on the installed server) may already do everything with it as Bearer,
     // and a browser cannot send that header — this is how they get into the browser UI.
     const given = typeof body?.password === 'string' ? body.password : null;
     // The secret trimmed: pasted from `type control.secret` it may bring its line end along.
-    const credential =
-      given === null ? null : password && safeEqual(given, password) ? password : secret && safeEqual(given.trim(), secret) ? secret : null;
+    // Like a Bearer secret, it passes the throttle (see handle()); a password does not.
+    const bySecret = given !== null && !!secret && safeEqual(given.trim(), secret);
+    if (!bySecret && throttle.blocked(who)) return sendJson(res, 429, { ok: false, error: 'too many failed logins; wait a minute' });
+    const credential = bySecret ? secret : given !== null && password && safeEqual(given, password) ? password : null;
     if (!credential) {
       throttle.fail(who);
       return sendJson(res, 401, { ok: false, error: 'wrong password' });

@@ -131,6 +131,20 @@ describe('requireAuth without a control password (the installed service)', () =>
     expect((await t.events(cookie)).first).toMatchObject({ type: 'status' });
   });
 
+  it('another local user flooding wrong guesses does not lock out the holders of the secret', async () => {
+    const t = await setup({ requireAuth: true, password: 'kanri-pw' });
+    // Everyone on the server is 127.0.0.1: the guesses and the administrators share one address.
+    for (let i = 0; i < 10; i++) expect((await t.call('listQueue', [], t.bearer(`guess-${i}`))).status).toBe(401);
+    expect((await t.call('listQueue', [], t.bearer('guess-10'))).status).toBe(429);
+    expect((await t.login('guess-11')).status).toBe(429);
+    // The password waits out the window (it may be weak)…
+    expect((await t.call('listQueue', [], t.bearer('kanri-pw'))).status).toBe(429);
+    expect((await t.login('kanri-pw')).status).toBe(429);
+    // …the secret (256 random bits: the app, `sekisho stop`, the browser login) does not.
+    expect((await t.call('listQueue', [], t.bearer(t.secret))).status).toBe(200);
+    expect((await t.login(t.secret)).status).toBe(200);
+  });
+
   it('refuses to start with nothing anyone could log in with', async () => {
     await expect(setup({ requireAuth: true, noSecret: true })).rejects.toThrow(/neither a control secret nor control.password/);
   });
