@@ -196,7 +196,8 @@ export async function startControlServer(api: ControlApi, opts: ControlServerOpt
       throttle.fail(who);
       return sendJson(res, 401, { ok: false, error: 'wrong password' });
     }
-    throttle.succeed(who);
+    // Not on a secret login: the failures counted may be another local user's guesses (same address).
+    if (!bySecret) throttle.succeed(who);
     const token = sessions.open(credential);
     res.setHeader('Set-Cookie', `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     return sendJson(res, 200, { ok: true, result: { passwordRequired: true, loggedIn: true } });

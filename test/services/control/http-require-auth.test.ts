@@ -143,6 +143,8 @@ describe('requireAuth without a control password (the installed service)', () =>
     // …the secret (256 random bits: the app, `sekisho stop`, the browser login) does not.
     expect((await t.call('listQueue', [], t.bearer(t.secret))).status).toBe(200);
     expect((await t.login(t.secret)).status).toBe(200);
+    // …and its login does not wipe the guesser's count (all share 127.0.0.1).
+    expect((await t.call('listQueue', [], t.bearer('guess-12'))).status).toBe(429);
   });
 
   it('refuses to start with nothing anyone could log in with', async () => {
