@@ -10,6 +10,9 @@ import { ReceivedCounter, SmugglingDetector } from './data-filters.js';
 import { receivedHeader, type ReceivedInfo } from './received.js';
 import { streamed } from '../runtime/streamed-bytes.js';
 
+/** From this size on, a message's bytes count towards the collections of streamed(). */
+const BIG_MESSAGE_BYTES = 1024 * 1024;
+
 export interface MessageLimits {
   /** 0 = unlimited. Counted over the client's bytes (our Received header not included). */
   maxMessageBytes: number;
@@ -69,7 +72,9 @@ export async function receiveMessage(stream: Readable, job: MessageJob): Promise
       // After a failure the rest is read and dropped, so the reply comes after the final dot.
       if (failure) continue;
       size += chunk.length;
-      streamed(chunk.length); // frees consumed socket chunks as it goes (runtime/streamed-bytes.ts)
+      // A big message frees the socket chunks it consumed as it goes (runtime/streamed-bytes.ts).
+      // Below 1 MiB the allocations of ordinary traffic collect them soon enough on their own.
+      if (size > BIG_MESSAGE_BYTES) streamed(chunk.length);
       if (limits.maxMessageBytes > 0 && size > limits.maxMessageBytes) {
         await fail(REPLIES.sizeExceeded, `message larger than maxMessageBytes ${limits.maxMessageBytes}`);
       } else if (!hops.headerEnded && hops.push(chunk) > limits.maxReceivedHeaders && limits.maxReceivedHeaders > 0) {
