@@ -7,9 +7,10 @@
 // collection every 2 MiB streamed: +9.6 MB (docs/benchmarks.md "50 MB message").
 //
 // So the code that moves message bytes (the receiver's DATA loop, delivery's file stream)
-// counts them here, and every STEP bytes a minor (scavenge) collection frees the chunks that are
-// done with: a fraction of a millisecond, since the young generation is small. Small messages
-// pass STEP rarely (every ~500 messages of 4 KB); a process that moves no bytes never pays.
+// counts them here (the receiver from a message's second MiB on, delivery for the messages it
+// streams from the file, above 256 KB), and every STEP bytes a minor (scavenge) collection frees
+// the chunks that are done with: a fraction of a millisecond, since the young generation is
+// small. Ordinary traffic never calls it; its own allocations trigger collections soon enough.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
