@@ -50,7 +50,13 @@ describe('watchWorkFolder', () => {
 
     // Notepad adds a broken line: the editor hears of it with the error.
     await writeFile(join(workdir, 'effect.dat'), '#<> default\r\n10.0.0.1 perhaps\r\n');
-    const effect = await until(events, (e) => e.type === 'config' && e.table === 'effect', 'effect.dat');
+    // The poll may catch the file between writeFile's truncate and its write (an empty
+    // effect.dat is valid): wait for the event that carries the broken line.
+    const effect = await until(
+      events,
+      (e) => e.type === 'config' && e.table === 'effect' && e.diagnostics.some((d) => d.severity === 'error' && d.line === 2),
+      'effect.dat',
+    );
     if (effect.type !== 'config') throw new Error('unreachable');
     expect(effect.version).toBe((await api.readTable('effect')).version);
     expect(effect.diagnostics.some((d) => d.severity === 'error' && d.line === 2)).toBe(true);
