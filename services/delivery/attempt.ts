@@ -314,7 +314,8 @@ async function transaction(
   msgPath: string,
 ) {
   // Most mail is small: read it whole on the loop thread (one open/read/close, no thread-pool
-  // round trips) and hand the buffer over; a big message streams from the file.
+  // round trips) and hand the buffer over (it then leaves with its dot in one socket write,
+  // smtp-client.ts); a big message streams from the file.
   const stream = () => (record.size <= WHOLE_READ_MAX ? readMessageBytes(msgPath, record.size) : countedReadStream(msgPath, record.size));
   let lease = await ctx.pool.acquire(target, opts);
   let result = await lease.conn.send(record.from, recipients, record.size, stream);

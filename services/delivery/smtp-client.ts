@@ -4,8 +4,10 @@
 // EHLO/HELO, STARTTLS (RFC 3207), AUTH (RFC 4954), PIPELINING and dot-stuffing for us.
 // PIPELINING (RFC 2920): when the hop offers it, nodemailer writes MAIL, every RCPT and DATA
 // in one corked write and matches the replies in order; our patch (patches/nodemailer+*.patch)
-// also sends a message given whole (readFileSync, up to 256 KB) and its terminating dot in one
-// write. A patch rather than a wrapper: the socket writes happen inside SMTPConnection.
+// also sends a message given whole (a Buffer: attempt.ts reads messages up to 256 KB whole) and
+// its terminating dot in ONE socket write, whatever the event loop's timing (the dot-stuffed
+// text is collected and written once, not piped chunk by chunk); a Readable is piped as before.
+// A patch rather than a wrapper: the socket writes happen inside SMTPConnection.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
