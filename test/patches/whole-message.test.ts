@@ -9,10 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import type SMTPConnectionClass from 'nodemailer/lib/smtp-connection';
 import { startScripted } from '../services/delivery/helpers/scripted.js';
 
 const require = createRequire(import.meta.url);
-type Connection = typeof import('nodemailer/lib/smtp-connection');
+type Connection = typeof SMTPConnectionClass;
 const esmPath = require.resolve('nodemailer/lib/smtp-connection').replace(/[\\/]cjs[\\/]/, (m) => m.replace('cjs', 'esm'));
 const builds: Array<[string, string, Connection]> = [
   ['esm', esmPath, (await import('nodemailer/lib/smtp-connection')).default as unknown as Connection],
