@@ -116,6 +116,23 @@ describe('spare queue files', () => {
     expect(pool.give('m', join(incoming(), 'no-such-file'))).toBe('refused');
   });
 
+  it('a pool that looked full takes files again soon after another process (the receiver) took its spares', async () => {
+    await mkdir(join(incoming(), 'tmp'), { recursive: true });
+    const giver = new SparePool(wd);
+    for (let i = 0; i < SPARE_CAP; i++) {
+      const p = join(incoming(), `g${i}`);
+      await writeFile(p, 'x');
+      expect(giver.give('m', p)).toBe('spared');
+    }
+    const taker = new SparePool(wd);
+    for (let i = 0; i < SPARE_CAP; i++) expect(taker.take('m', join(incoming(), 'tmp', `t${i}`))).toBe(true);
+    await new Promise((r) => setTimeout(r, 80));
+    // The giver still counts SPARE_CAP; it must look again rather than delete (an unlink on
+    // the delivery loop) for the next second.
+    await writeFile(join(incoming(), 'next'), 'x');
+    expect(giver.give('m', join(incoming(), 'next'))).toBe('spared');
+  });
+
   it('reports a file already gone, and makes its folder when missing', async () => {
     const pool = new SparePool(wd);
     await mkdir(incoming(), { recursive: true });
