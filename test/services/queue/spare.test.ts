@@ -124,6 +124,8 @@ describe('spare queue files', () => {
       await writeFile(p, 'x');
       expect(giver.give('m', p)).toBe('spared');
     }
+    await writeFile(join(incoming(), 'extra'), 'x');
+    expect(giver.give('m', join(incoming(), 'extra'))).toBe('refused'); // looked: really full
     const taker = new SparePool(wd);
     for (let i = 0; i < SPARE_CAP; i++) expect(taker.take('m', join(incoming(), 'tmp', `t${i}`))).toBe(true);
     await new Promise((r) => setTimeout(r, 80));
