@@ -62,7 +62,7 @@ export function dataSync(fd: number): Promise<void> {
 /**
  * Create `path` (it must not exist) holding `data`, on stable storage when the promise
  * resolves: one O_DSYNC write on Linux, write + fdatasync elsewhere. With `spares`, a recycled
- * control file is taken for it when there is one. A failure removes nothing: the caller owns
+ * state file (`c.` spare) is taken for it when there is one. A failure removes nothing: the caller owns
  * the temp name and cleans it up.
  */
 export async function writeDurableFile(path: string, data: string | Buffer, spares?: SparePool): Promise<void> {

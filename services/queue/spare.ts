@@ -15,8 +15,8 @@
 //   takers never get one file (the loser sees ENOENT and takes the next).
 // - A taker truncates the old content down to the new length before writing (so no tail of an
 //   old message can survive), then writes; the O_DSYNC write flushes the new size with the data.
-// - Only small files are recycled (the receiver's single-write path, control records); streamed
-//   messages are created as before. Two kinds are kept apart (`m.` message, `c.` control) so a
+// - Only small files are reused (the receiver's single-write path, state files); streamed
+//   messages are created as before. Two kinds are kept apart (`m.` queue file, `c.` state) so a
 //   taker's file already has about the right number of blocks.
 // - At most CAP spares of each kind; beyond that a delivered file is deleted as before. Spares
 //   still hold the text of delivered mail, so the delivery service deletes those untouched for

@@ -298,7 +298,7 @@ export interface QueueProblem {
   message: string;
 }
 
-/** Every queued message's ID (the control files present), sorted. */
+/** Every queued message's ID (the `.$CP` files present, either format), sorted. */
 export async function listQueueIds(workdir: string): Promise<QueueId[]> {
   let names: string[];
   try {
@@ -317,7 +317,7 @@ export async function listQueueIds(workdir: string): Promise<QueueId[]> {
   return ids.sort();
 }
 
-/** Every readable control record, sorted by id, and the ones that could not be read. */
+/** Every readable record (latest state), sorted by id, and the ones that could not be read. */
 export async function scanQueue(workdir: string): Promise<{ records: ControlRecord[]; problems: QueueProblem[] }> {
   const ids = await listQueueIds(workdir);
   const records: Array<ControlRecord | undefined> = new Array(ids.length);

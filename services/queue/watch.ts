@@ -23,7 +23,7 @@ export interface WatchQueueOptions {
 }
 
 /**
- * Call `onReady(id)` when a control file appears or is replaced, and for every message found
+ * Call `onReady(id)` when a queue file appears or a state is rewritten, and for every message found
  * by a rescan that was not there at the previous one. The same ID may be reported more than
  * once: the runner decides (nextAttemptAt, claim) what to do with it.
  */
