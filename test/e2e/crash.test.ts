@@ -51,13 +51,18 @@ class Serve {
     this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
   }
 
-  /** kill -9 the running child `name` (waiting, bounded, until one is running). */
-  async kill9(name: 'receiver' | 'delivery'): Promise<number> {
+  /** The pid of the running child `name` (waiting, bounded, until one is running). */
+  running(name: 'receiver' | 'delivery'): Promise<number> {
     const list = this.pids[name];
-    const pid = await until(() => {
+    return until(() => {
       const p = list[list.length - 1];
       return p && isAlive(p) ? p : 0;
     }, 60_000, `${name} running`);
+  }
+
+  /** kill -9 the running child `name` (waiting, bounded, until one is running). */
+  async kill9(name: 'receiver' | 'delivery'): Promise<number> {
+    const pid = await this.running(name);
     process.kill(pid, 'SIGKILL');
     await until(() => !isAlive(pid), 5000, `${name} pid ${pid} gone`);
     return pid;
@@ -149,6 +154,76 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
     // Every kill hit a different process, and serve restarted each child after it.
     expect(new Set(killed.map((k) => k.split('@')[0])).size).toBe(KILLS_AT.length);
     await until(() => serve.pids.receiver.length > Math.floor(KILLS_AT.length / 2) && serve.pids.delivery.length > Math.ceil(KILLS_AT.length / 2), 30_000, 'children restarted');
+    await until(async () => (await queuedIds(workdir)).length === 0, 30_000, 'queue drained');
+  }, 300_000);
+
+  // The power-cut case short of the disk: serve and both children die in the same instant
+  // (no supervisor restarts anything), and a new serve on the same folder must deliver every
+  // message that got a 250 — what the queue's one durable write per message promises.
+  it('every message answered 250 arrives at least once when the whole serve is killed -9 and started again', async () => {
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const port = await deadPort();
+    const workdir = await makeWorkdir({
+      receiverPorts: [port],
+      gateway: [`example.jp, 127.0.0.1, ${sink.port}`],
+      delivery: { workers: 8, retryIntervalSec: 1, abnormalHours: 1, noResponseHours: 1 },
+    });
+    await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
+    const start = async () => new Serve(['--workdir', workdir, '--control-port', String(await deadPort())]);
+    let serve = await start();
+    cleanups.push(() => serve.stop());
+    const COUNT = 150;
+    const WHOLE_KILLS_AT = [50, 110];
+    const target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
+    const opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
+    const accepted = new Set<number>();
+    let conn: HopConnection | null = null;
+    const deadline = Date.now() + 200_000;
+    for (let i = 0; i < COUNT; i++) {
+      if (WHOLE_KILLS_AT.includes(i)) {
+        const pids = [serve.proc.pid!, await serve.running('receiver'), await serve.running('delivery')];
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+        await until(() => pids.every((p) => !isAlive(p)), 10_000, 'serve and children gone');
+        await serve.exited;
+        conn?.close();
+        conn = null;
+        serve = await start();
+      }
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`sending stalled at message ${i}`);
+        try {
+          conn ??= await HopConnection.open(target, opts);
+        } catch {
+          conn = null;
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        const body = `From: <client@test.jp>\r\nTo: <w${i}@example.jp>\r\nSubject: whole ${i}\r\n\r\nmessage ${i}\r\n`;
+        const res = await conn.send('client@test.jp', [`w${i}@example.jp`], body.length, () => Readable.from([Buffer.from(body)]));
+        if (res.recipients[0].kind === 'ok') {
+          accepted.add(i);
+          if (!res.reusable) conn = null;
+          break;
+        }
+        conn.close();
+        conn = null;
+        if (res.recipients[0].kind === 'perm') throw new Error(`message ${i} refused: ${res.recipients[0].reply}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    conn?.quit();
+    const numberOf = (data: Buffer) => Number(/Subject: whole (\d+)/.exec(data.toString())?.[1] ?? -1);
+    await until(() => {
+      const seen = new Set(sink.received.map((m) => numberOf(m.data)));
+      return [...accepted].every((n) => seen.has(n));
+    }, 120_000, 'every accepted message at the sink');
+    const missing = [...accepted].filter((n) => !sink.received.some((m) => numberOf(m.data) === n));
+    process.stdout.write(`whole-serve crash test: ${accepted.size} accepted, ${sink.received.length} delivered, ${missing.length} missing\n`);
+    expect(missing).toEqual([]);
+    expect(accepted.size).toBe(COUNT);
+    // Nothing delivered carries the queue file's envelope, and the queue empties.
+    expect(sink.received.every((m) => !m.data.toString().includes('sekisho-queue'))).toBe(true);
     await until(async () => (await queuedIds(workdir)).length === 0, 30_000, 'queue drained');
   }, 300_000);
 });
