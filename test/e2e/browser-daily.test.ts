@@ -313,6 +313,8 @@ describe('Mail Control for daily use, Japanese at 1024×768', () => {
     await show('logs');
     await pane('logs').getByTestId('log-search').fill(RCPT);
     await pane('logs').getByTestId('log-search-run').click();
+    // Until the answer comes, the tab still shows the day's three logs as opened (unsearched).
+    await expect.poll(() => pane('logs').getByTestId('log-count').textContent(), { timeout: 10_000 }).toMatch(/行見つかりました/);
     const kinds = async () => new Set(await pane('logs').locator('[data-testid="log-lines"] tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind'))));
     await expect.poll(async () => [...(await kinds())].sort(), { timeout: 10_000 }).toEqual(expect.arrayContaining(['receive', 'sender']));
     const labels = await pane('logs').getByTestId('log-kind').allTextContents();

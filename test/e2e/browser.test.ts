@@ -363,6 +363,8 @@ describe('browser UI against sekisho serve', () => {
           // One search across the logs (the guides' picture of it).
           await page.getByTestId('log-search').fill('someone@remote.example');
           await page.getByTestId('log-search-run').click();
+          // The search's answer replaced the day's unsearched view ("N lines found").
+          await expect.poll(() => page.getByTestId('log-count').textContent()).toMatch(/見つかりました|found/);
           await expect.poll(() => page.locator('[data-testid="log-lines"] tr[data-kind="sender"]').count()).toBeGreaterThan(0);
           await page.screenshot({ path: join(SHOTS, `${lang}-logs-search.png`) });
         }
