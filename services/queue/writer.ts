@@ -128,9 +128,15 @@ class PendingFile implements PendingMessage {
     if (this.writeError) throw this.writeError;
     this.pending.push(trailer);
     this.pendingBytes += trailer.length;
-    if (this.fd === null && DSYNC_FLAG) {
-      // Never reached 128 KiB: one O_DSYNC write makes the durable file (a recycled one if any).
+    if (this.fd === null) {
+      // Never reached 128 KiB: written whole into a recycled file if there is one (the length
+      // lets openRecycled cut the old content down first), else a new one. One O_DSYNC write
+      // makes it durable; Windows has no O_DSYNC (DSYNC_FLAG 0), so there the same write is
+      // followed by one fdatasync (FlushFileBuffers). Before, Windows took the streaming
+      // branch below, which never takes a spare: delivered files went into spare/ and waited
+      // there for trimSpares while every message created a new file.
       await this.writePending(createDurable.dsync, this.pendingBytes);
+      if (!DSYNC_FLAG) await dataSync(this.fd!);
     } else {
       await this.flushPending();
       const fd = await this.ensureOpen(createDurable.streaming);

@@ -51,11 +51,7 @@ start=$(date +%s)
 
 # Unit tests under node.exe. Left out, each for a Wine or Windows reason (not a product bug):
 # - settings-tls: two tests make their CA files with the openssl command, which Windows lacks;
-# - spare: "reuses it in place" fails on win32 for a product reason, not Wine's: with no O_DSYNC
-#   (durable.ts DSYNC_FLAG 0) QueueWriter.syncData takes its streaming branch without a length,
-#   so a message never takes a spare (sparePool.take('m') is never called; given spares wait
-#   for trimSpares). Reported to the queue writer's owner; drop it from this list once fixed.
-exclude='reuses (it|them) in place|a CA file that cannot be used|reads the CA file relative'
+exclude='a CA file that cannot be used|reads the CA file relative'
 "$W/wnode" node_modules/vitest/vitest.mjs run test/services/queue test/services/config \
   -t "^(?!.*($exclude)).*\$" --reporter=json --outputFile.json=test-output/windows-unit.json \
   >test-output/windows-unit.log 2>&1
