@@ -6,21 +6,18 @@
 // delivered within seconds and counted; one log search finding lines in several logs; and a
 // scan of every tab of the Japanese UI for English words.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { cliCommand } from '../../services/cli/spawn.js';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { session, message } from '../services/receiver/helpers.js';
 import { startSmtpSink } from '../services/delivery/helpers/servers.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const RCPT = 'tanaka@remote.example';
 // Every tab of the app, in menu order (App.svelte).
 const TABS = ['overview', 'settings', 'routing', 'relay', 'aliases', 'domains', 'accounts', 'services', 'tls', 'queue', 'logs', 'policy', 'version'];
@@ -39,22 +36,6 @@ let sink: { close(): Promise<void> } | null = null;
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
-
-/** Run a command to completion (bounded), failing with its output. */
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok();
-      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
-    });
-  });
-}
 
 async function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
@@ -98,7 +79,7 @@ beforeAll(async () => {
   [smtpPort, controlPort, hopPort] = [await freePort(), await freePort(), await freePort()];
 
   // The UI as shipped, built into a folder of its own (other tests may build dist/ meanwhile).
-  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 120_000);
+  await buildUi(uiDir);
 
   await initWorkdir(dir, { ports: [smtpPort], controlPort, hostname: 'gw.daily.test', postmaster: 'postmaster@daily.test', lang: 'ja' });
   await writeFile(join(dir, 'effect.dat'), EFFECT);
@@ -109,37 +90,18 @@ beforeAll(async () => {
   settings.delivery.retryIntervalSec = 3600;
   await writeFile(join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
 
-  const c = cliCommand(['serve', '--workdir', dir, '--static', uiDir]);
-  serve = spawn(c.command, c.args, { env: c.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  serve.stdout!.on('data', (d) => (serveOut += d));
-  serve.stderr!.on('data', (d) => (serveOut += d));
+  serve = spawnCli(['serve', '--workdir', dir, '--static', uiDir], (d) => (serveOut += d));
   await waitFor('serve ready', async () => /^ready .*receiver=running/m.test(serveOut), 60_000);
 
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1024, height: 768 },
-    locale: 'ja-JP',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    // The refused duplicate account is a 409 answer the test asks for (Chromium logs it).
-    if (m.type() === 'error' && !/status of 409/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-  });
+  context = await launchChromium(profile, { viewport: { width: 1024, height: 768 }, locale: 'ja-JP' });
+  // The refused duplicate account is a 409 answer the test asks for (Chromium logs it).
+  page = await firstPage(context, pageErrors, /status of 409/);
 }, 180_000);
 
 afterAll(async () => {
   await context?.close().catch(() => {});
   await sink?.close().catch(() => {});
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve!.once('exit', r));
-    serve.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (serve.exitCode === null) serve.kill('SIGKILL');
-  }
+  await stopChild(serve);
   if (base) await rm(base, { recursive: true, force: true });
   if (profile) await rm(profile, { recursive: true, force: true });
 }, 60_000);

@@ -4,12 +4,11 @@
 // dispatchCall onto the real ControlApi, and pushed events come from the real work-folder
 // watcher — the same pieces electron/main.ts wires to ipcMain.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { dispatchCall } from '../../electron/ipc-policy.js';
 import { eventTargets } from '../../electron/event-routing.js';
 import { debugServiceFromUrl } from '../../electron/debug-console.js';
@@ -18,10 +17,8 @@ import { ControlEventBus } from '../../services/control/events.js';
 import { watchWorkFolder } from '../../services/control/file-events.js';
 import { Supervisor } from '../../services/supervisor/index.js';
 import { initWorkdir } from '../../services/config/init.js';
+import { buildUi, launchChromium, SHOTS } from './helpers/browser-harness.js';
 import type { ControlEvent } from '../../services/control/api.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
 
 let base: string;
 let dir: string;
@@ -32,21 +29,6 @@ let folder: { close(): void };
 const bus = new ControlEventBus();
 const pageErrors: string[] = [];
 const refused: string[] = [];
-
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok();
-      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
-    });
-  });
-}
 
 // What the preload exposes, rebuilt on top of two bindings into this process.
 const BRIDGE = `
@@ -63,7 +45,7 @@ const BRIDGE = `
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'sekisho-electron-ui-'));
   const ui = join(base, 'renderer');
-  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', ui, '--emptyOutDir', '--logLevel', 'error'], 120_000);
+  await buildUi(ui);
   indexUrl = pathToFileURL(join(ui, 'index.html')).toString();
   dir = join(base, 'mail');
   await initWorkdir(dir, { ports: [2525] });
@@ -74,13 +56,11 @@ beforeAll(async () => {
   folder = watchWorkFolder(dir, api, (e) => bus.publish(e), { pollMs: 200 });
   const trusted = { appIndexUrl: indexUrl, devServerUrl: null };
 
-  context = await chromium.launchPersistentContext(join(base, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // Chromium refuses module scripts from file:// without this; Electron's file: scheme allows them.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--allow-file-access-from-files'],
+  context = await launchChromium(join(base, 'profile'), {
     viewport: { width: 1280, height: 800 },
     locale: 'en-US',
+    // Chromium refuses module scripts from file:// without this; Electron's file: scheme allows them.
+    extraArgs: ['--allow-file-access-from-files'],
   });
   await context.exposeBinding('__sekishoCall', async (source, method: string, args: unknown[]) => {
     try {

@@ -3,22 +3,18 @@
 // server: the section in Japanese and English, switching verification on saves settings.json,
 // the answers the receiver learnt are listed, Clear and Clear all reach the running receiver.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { cliCommand } from '../../services/cli/spawn.js';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
 import { readRecipientCache } from '../../services/config/recipient-cache.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { session } from '../services/receiver/helpers.js';
 import { startInternalServer, type InternalServer } from './helpers/internal-server.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 
 let base: string;
 let dir: string;
@@ -32,21 +28,6 @@ let serveOut = '';
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
-
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok();
-      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -87,42 +68,23 @@ beforeAll(async () => {
   [smtpPort, controlPort] = [await freePort(), await freePort()];
   internal = await startInternalServer({ users: ['taro@corp.example'] });
 
-  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 180_000);
+  await buildUi(uiDir, 180_000);
   await initWorkdir(dir, { ports: [smtpPort], controlPort, hostname: 'gw.e2e.test', postmaster: 'postmaster@e2e.test' });
   await writeFile(join(dir, 'gateway.dat'), `corp.example, 127.0.0.1, ${internal.port}\r\n`);
   await writeFile(join(dir, 'aliases.dat'), '*@corp.example -> *@corp.example\r\npostmaster@corp.example -> postmaster@corp.example\r\n');
 
-  const c = cliCommand(['serve', '--workdir', dir, '--static', uiDir]);
-  serve = spawn(c.command, c.args, { env: c.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  serve.stdout!.on('data', (d) => (serveOut += d));
-  serve.stderr!.on('data', (d) => (serveOut += d));
+  serve = spawnCli(['serve', '--workdir', dir, '--static', uiDir], (d) => (serveOut += d));
   await waitFor('serve ready', async () => /^ready .*receiver=running/m.test(serveOut), 60_000);
 
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1280, height: 1400 },
-    locale: 'ja-JP',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  context = await launchChromium(profile, { viewport: { width: 1280, height: 1400 }, locale: 'ja-JP' });
+  page = await firstPage(context, pageErrors);
   // "Clear all" asks first.
   page.on('dialog', (d) => void d.accept());
 }, 240_000);
 
 afterAll(async () => {
   await context?.close().catch(() => {});
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve!.once('exit', r));
-    serve.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (serve.exitCode === null) serve.kill('SIGKILL');
-  }
+  await stopChild(serve);
   await internal?.close().catch(() => {});
   if (base) await rm(base, { recursive: true, force: true });
 }, 60_000);

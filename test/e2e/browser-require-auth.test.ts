@@ -4,20 +4,16 @@
 // the event stream reaches the page (a service stopped elsewhere shows as stopped). Without the
 // cookie, the login page again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { cliCommand } from '../../services/cli/spawn.js';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { until } from './helpers/recipes-harness.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 
 let base: string;
 let dir: string;
@@ -27,22 +23,6 @@ let serveOut = '';
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
-
-/** Run a command to completion (bounded), failing with its output. */
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok();
-      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
-    });
-  });
-}
 
 async function withSecret(method: string, ...args: unknown[]): Promise<Response> {
   const secret = (await readFile(join(dir, 'control.secret'), 'utf8')).trim();
@@ -62,43 +42,24 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   controlPort = await freePort();
   // The UI as shipped, built into a folder of its own (other tests may build dist/ meanwhile).
-  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 120_000);
+  await buildUi(uiDir);
   // A new installation: control.password empty.
   await initWorkdir(dir, { ports: [await freePort()], controlPort, hostname: 'gw.auth.test', postmaster: 'postmaster@auth.test', lang: 'ja' });
 
-  const c = cliCommand(['serve', '--workdir', dir, '--static', uiDir, '--require-auth']);
-  serve = spawn(c.command, c.args, { env: c.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  serve.stdout!.on('data', (d) => (serveOut += d));
-  serve.stderr!.on('data', (d) => (serveOut += d));
+  serve = spawnCli(['serve', '--workdir', dir, '--static', uiDir, '--require-auth'], (d) => (serveOut += d));
   await until(() => {
     if (serve!.exitCode !== null) throw new Error(`serve exited ${serve!.exitCode}: ${serveOut}`);
     return /^ready .*receiver=running/m.test(serveOut);
   }, 60_000, 'serve ready');
 
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1024, height: 768 },
-    locale: 'ja-JP',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    // Before the login every call is refused: the 401s are what this test is about.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-  });
+  context = await launchChromium(profile, { viewport: { width: 1024, height: 768 }, locale: 'ja-JP' });
+  // Before the login every call is refused: the 401s are what this test is about.
+  page = await firstPage(context, pageErrors, /status of 401/);
 }, 180_000);
 
 afterAll(async () => {
   await context?.close().catch(() => {});
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve!.once('exit', r));
-    serve.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (serve.exitCode === null) serve.kill('SIGKILL');
-  }
+  await stopChild(serve);
   if (base) await rm(base, { recursive: true, force: true });
 }, 60_000);
 

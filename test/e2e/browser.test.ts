@@ -4,20 +4,17 @@
 // notice, the debug console, and a screenshot of every tab in both languages
 // (test-output/screenshots/).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { cliCommand } from '../../services/cli/spawn.js';
+import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const TABS = ['overview', 'settings', 'routing', 'relay', 'aliases', 'domains', 'accounts', 'services', 'tls', 'queue', 'logs', 'policy', 'version'];
 
 let dir: string;
@@ -39,22 +36,6 @@ async function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
       s.close(() => ok(port));
-    });
-  });
-}
-
-/** Run a command to completion (bounded), failing with its output. */
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok();
-      else fail(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}`));
     });
   });
 }
@@ -154,7 +135,7 @@ beforeAll(async () => {
   [smtpPort, controlPort, closedPort] = [await freePort(), await freePort(), await freePort()];
 
   // The UI as shipped, built into a folder of its own (other tests may build dist/ meanwhile).
-  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', uiDir, '--emptyOutDir', '--logLevel', 'error'], 120_000);
+  await buildUi(uiDir);
 
   await initWorkdir(join(dir, 'mail'), { ports: [smtpPort], controlPort, hostname: 'gw.e2e.test', postmaster: 'postmaster@e2e.test' });
   dir = join(dir, 'mail');
@@ -163,37 +144,17 @@ beforeAll(async () => {
   // Mail for remote.example goes to a port where nothing listens: it stays in the queue.
   await writeFile(join(dir, 'gateway.dat'), `' 配送先\r\nremote.example, 127.0.0.1, ${closedPort}\r\n`);
 
-  const c = cliCommand(['serve', '--workdir', dir, '--static', uiDir]);
-  serve = spawn(c.command, c.args, { env: c.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  serve.stdout!.on('data', (d) => (serveOut += d));
-  serve.stderr!.on('data', (d) => (serveOut += d));
+  serve = spawnCli(['serve', '--workdir', dir, '--static', uiDir], (d) => (serveOut += d));
   await waitFor('serve ready', async () => /^ready .*receiver=running/m.test(serveOut), 60_000);
 
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1280, height: 800 },
-    locale: 'ja-JP',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  // Fail at the step that is wrong, well before the test's own timeout.
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    // 401s are expected once the last test has set a control password (the login page).
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-  });
+  context = await launchChromium(profile, { viewport: { width: 1280, height: 800 }, locale: 'ja-JP' });
+  // 401s are expected once the last test has set a control password (the login page).
+  page = await firstPage(context, pageErrors, /status of 401/);
 }, 180_000);
 
 afterAll(async () => {
   await context?.close().catch(() => {});
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve!.once('exit', r));
-    serve.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (serve.exitCode === null) serve.kill('SIGKILL');
-  }
+  await stopChild(serve);
   const base = dir ? resolve(dir, '..') : null;
   if (base) await rm(base, { recursive: true, force: true });
   if (uiDir) await rm(uiDir, { recursive: true, force: true });
