@@ -4,61 +4,25 @@
 // real PE file (electron-builder writes the asar integrity resource into it): WinSW's own exe
 // serves. Resource editing and signing (rcedit, needs Wine) are off; the NSIS step needs Windows.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { generatedFiles } from '../../electron/windows-install.js';
+import { ROOT, run, standInDist, buildEnv, electronBuilderOffline } from './helpers/builder.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const WINSW = join(ROOT, 'node_modules', 'node-windows', 'bin', 'winsw', 'winsw.exe');
 let work: string;
 let app: string;
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout!.on('data', (d) => (text += d));
-    child.stderr!.on('data', (d) => (text += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) ok(text);
-      else fail(new Error(`${command} ${args.join(' ')}: exit ${code ?? signal}\n${text}`));
-    });
-  });
-}
-
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'sekisho-builder-win-'));
-  const dist = join(work, 'electron-dist');
-  await mkdir(join(dist, 'resources'), { recursive: true });
-  await mkdir(join(dist, 'locales'), { recursive: true });
-  await copyFile(WINSW, join(dist, 'electron.exe'));
-  const electronVersion = JSON.parse(await readFile(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')).version as string;
-  await writeFile(join(dist, 'version'), electronVersion);
-  await writeFile(join(dist, 'LICENSE'), 'MIT');
-  await writeFile(join(dist, 'LICENSES.chromium.html'), '<html></html>');
-  const env = { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' };
+  const dist = await standInDist(work, (d) => copyFile(WINSW, join(d, 'electron.exe')));
   // electron-builder checks that the entry point is in the package; the contents of dist/ are
   // test/electron/builder.test.ts's subject, not this file's.
-  if (!existsSync(join(ROOT, 'dist', 'electron', 'main.js'))) await run('npm', ['run', 'build:services'], env, 300_000);
-  const offline = { ...env, HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', ELECTRON_BUILDER_CACHE: join(work, 'cache') };
+  if (!existsSync(join(ROOT, 'dist', 'electron', 'main.js'))) await run('npm', ['run', 'build:services'], buildEnv(), 300_000);
   const out = join(work, 'release');
-  await run(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules', 'electron-builder', 'cli.js'),
-      '--dir', '--win', '--x64',
-      `-c.electronDist=${dist}`,
-      `-c.directories.output=${out}`,
-      '-c.win.signAndEditExecutable=false',
-    ],
-    offline,
-    300_000,
-  );
+  await electronBuilderOffline(work, ['--dir', '--win', '--x64', `-c.electronDist=${dist}`, `-c.directories.output=${out}`, '-c.win.signAndEditExecutable=false']);
   app = join(out, 'win-unpacked');
 }, 600_000);
 

@@ -2,29 +2,13 @@
 // Electron distribution (the real binary cannot be downloaded here), and a look inside the
 // produced app.asar (its header read directly: JSON after two pickled sizes).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { run, standInDist, buildEnv, electronBuilderOffline } from './helpers/builder.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 let work: string;
 let out: string;
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout!.on('data', (d) => (text += d));
-    child.stderr!.on('data', (d) => (text += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) ok(text);
-      else fail(new Error(`${command} ${args.join(' ')}: exit ${code ?? signal}\n${text}`));
-    });
-  });
-}
 
 interface AsarNode {
   files?: Record<string, AsarNode>;
@@ -64,26 +48,14 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'sekisho-builder-'));
   out = join(work, 'release');
   // A stand-in for the Linux Electron distribution: what electron-builder copies and renames.
-  const dist = join(work, 'electron-dist');
-  await mkdir(join(dist, 'resources'), { recursive: true });
-  await mkdir(join(dist, 'locales'), { recursive: true });
-  await writeFile(join(dist, 'electron'), '#!/bin/sh\necho "stand-in electron"\n');
-  await chmod(join(dist, 'electron'), 0o755);
-  const electronVersion = JSON.parse(await readFile(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')).version as string;
-  await writeFile(join(dist, 'version'), electronVersion);
-  await writeFile(join(dist, 'LICENSE'), 'MIT');
-  await writeFile(join(dist, 'LICENSES.chromium.html'), '<html></html>');
+  const dist = await standInDist(work, async (d) => {
+    await writeFile(join(d, 'electron'), '#!/bin/sh\necho "stand-in electron"\n');
+    await chmod(join(d, 'electron'), 0o755);
+  });
 
-  const env = { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' };
-  await run('npm', ['run', 'build'], env, 300_000);
+  await run('npm', ['run', 'build'], buildEnv(), 300_000);
   // Offline: any download attempt goes to a closed port and fails the build.
-  const offline = { ...env, HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', ELECTRON_BUILDER_CACHE: join(work, 'cache') };
-  await run(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'electron-builder', 'cli.js'), '--dir', '--linux', '--x64', `-c.electronDist=${dist}`, `-c.directories.output=${out}`],
-    offline,
-    300_000,
-  );
+  await electronBuilderOffline(work, ['--dir', '--linux', '--x64', `-c.electronDist=${dist}`, `-c.directories.output=${out}`]);
 }, 600_000);
 
 afterAll(async () => {
