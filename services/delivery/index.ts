@@ -7,7 +7,7 @@ import { ConfigWatcher } from '../config/watch.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { openLogs } from '../logs/index.js';
 import { claimMessage } from '../queue/claim.js';
-import { readControl, removeOrphanStates } from '../queue/store.js';
+import { readControl } from '../queue/store.js';
 import { controlPath } from '../queue/paths.js';
 import { existsSync } from 'node:fs';
 import { watchQueue } from '../queue/watch.js';
@@ -50,12 +50,15 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryServ
 
   for (const line of configLines(first)) debug(line);
 
-  // What crashed writers left behind (orphan .MSG, temp files, dead claims) goes before we start;
-  // again every hour for a long-running service.
-  // (queue format 2 adds one kind: a state file whose queue file is gone, removeOrphanStates).
+  // What crashed writers left behind (orphan .MSG or .$ST, temp files, dead claims) goes before
+  // we start; again every hour for a long-running service. What it leaves for the administrator
+  // (a format-1 control record without its message) is traced too.
   const sweep = () =>
-    Promise.all([sweepOrphans(workdir), removeOrphanStates(workdir)]).then(
-      ([r, states]) => [...r.removed, ...states].forEach((p) => debug(traceLine(null, `queue sweep: removed ${p}`))),
+    sweepOrphans(workdir).then(
+      (r) => {
+        r.removed.forEach((p) => debug(traceLine(null, `queue sweep: removed ${p}`)));
+        r.problems.forEach((p) => debug(traceLine(null, `queue sweep: ${p}`)));
+      },
       (err) => debug(traceLine(null, `queue sweep: ${(err as Error).message}`)),
     );
   await sweep();

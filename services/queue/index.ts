@@ -10,7 +10,6 @@ export {
   readControlSync,
   messageFile,
   readMessageBytes,
-  removeOrphanStates,
   writeControl,
   listQueue,
   listQueueIds,

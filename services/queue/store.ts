@@ -9,7 +9,7 @@
 //   the previous state: an earlier retry, at worst a recipient delivered twice (at least once).
 // - format 1 (queued before the upgrade): `<ID>.MSG` the message, `<ID>.$CP` the record alone;
 //   read, updated in place and delivered as before, never converted.
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ControlRecord, QueueId, RecipientState } from './types.js';
@@ -134,6 +134,33 @@ function readFull(fd: number, buf: Buffer, position: number, file: string): void
   }
 }
 
+/** A `.$CP`'s last TAIL_READ bytes and, when its last line is a queue file's, that line. */
+function readTail(fd: number, file: string) {
+  const total = fstatSync(fd).size;
+  const tailStart = Math.max(0, total - TAIL_READ);
+  const tail = Buffer.allocUnsafe(total - tailStart);
+  readFull(fd, tail, tailStart, file);
+  const lineStart = tail.length >= 2 && tail[tail.length - 1] === 0x0a ? tail.lastIndexOf(0x0a, tail.length - 2) + 1 : -1;
+  const m = lineStart >= 0 ? TRAILER_RE.exec(tail.toString('latin1', lineStart, tail.length - 1)) : null;
+  return { total, tailStart, tail, lineStart, m };
+}
+
+/**
+ * Which layout a `.$CP` has, judged by its last line alone (neither message nor envelope is
+ * parsed): 2 when it ends in a `sekisho-queue/2 message=… envelope=…` line — a queue file, its
+ * message inside —, else 1: format 1's control record, whose message is `<ID>.MSG` (or a file
+ * that is neither, which readControl refuses). For the sweep, which must not take a format-2
+ * queue file for a control record that lost its `.MSG`. ENOENT passes through.
+ */
+export function queueFileFormat(file: string): 1 | 2 {
+  const fd = openSync(file, 'r');
+  try {
+    return readTail(fd, file).m ? 2 : 1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * The record a `.$CP` holds: format 2's envelope (from the trailer, never reading the message),
  * or format 1's whole record. Small reads on the loop thread: cheaper than a thread-pool round
@@ -142,12 +169,7 @@ function readFull(fd: number, buf: Buffer, position: number, file: string): void
 function readQueueFile(file: string, id: QueueId): ControlRecord {
   const fd = openSync(file, 'r');
   try {
-    const total = fstatSync(fd).size;
-    const tailStart = Math.max(0, total - TAIL_READ);
-    const tail = Buffer.allocUnsafe(total - tailStart);
-    readFull(fd, tail, tailStart, file);
-    const lineStart = tail.length >= 2 && tail[tail.length - 1] === 0x0a ? tail.lastIndexOf(0x0a, tail.length - 2) + 1 : -1;
-    const m = lineStart >= 0 ? TRAILER_RE.exec(tail.toString('latin1', lineStart, tail.length - 1)) : null;
+    const { total, tailStart, tail, lineStart, m } = readTail(fd, file);
     if (m) {
       const size = Number(m[1]);
       const envLen = Number(m[2]);
@@ -369,7 +391,7 @@ async function retire(workdir: string, kind: SpareKind, path: string): Promise<v
 /**
  * Remove a message: the file that makes it queued (`.$CP`) first, then the rest (format 2's
  * `.$ST`, format 1's `.MSG`), then flush the folder. A crash in between leaves a file nobody
- * reads (an orphan `.MSG` for sweepOrphans, an orphan `.$ST` for removeOrphanStates), never a
+ * reads (an orphan `.MSG` or `.$ST`, removed by sweepOrphans), never a
  * queued message without its data.
  * `recycle` (default true): the files are renamed into incoming/spare/ for reuse while the
  * pool has room (spare.ts; settings delivery.recycleQueueFiles), else deleted. `waitForFlush`:
@@ -400,37 +422,4 @@ export async function removeMessage(
   // other one of that second. A power cut before that can only bring it back to be delivered
   // again (at least once, SPEC 8), so nobody waits for the flush.
   syncDirSoon(incomingDir(workdir));
-}
-
-/**
- * Delete `<ID>.$ST` files whose queue file is gone (a crash between the two removals of
- * removeMessage) once older than `minAgeMs`: they hold no message text, only a finished
- * message's state. Safe at any time: a state is written only for a queued message.
- */
-export async function removeOrphanStates(workdir: string, opts: { minAgeMs?: number; now?: number } = {}): Promise<string[]> {
-  const minAge = opts.minAgeMs ?? 60_000;
-  const now = opts.now ?? Date.now();
-  let names: string[];
-  try {
-    names = await readdir(incomingDir(workdir));
-  } catch {
-    return [];
-  }
-  const present = new Set(names);
-  const removed: string[] = [];
-  for (const n of names) {
-    if (!n.endsWith('.$ST')) continue;
-    const id = n.slice(0, -4);
-    if (!isQueueId(id) || present.has(`${id}.$CP`)) continue;
-    const path = statePath(workdir, id);
-    try {
-      const st = await stat(path);
-      if (now - Math.max(st.mtimeMs, st.ctimeMs) <= minAge || existsSync(controlPath(workdir, id))) continue;
-      await unlink(path);
-      removed.push(path);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return removed;
 }

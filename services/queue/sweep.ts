@@ -1,25 +1,31 @@
 // The startup sweep (called by delivery when it starts, and safe to call any time): removes
 // what crashed writers left behind, never anything a live process is still writing.
 //
-// - incoming/<ID>.MSG without its .$CP: a crash between the two renames of a commit, or
-//   between the two unlinks of removeMessage. Removed once older than a minute (the gap between
-//   the renames of a live commit is microseconds; the minute is a wide margin).
+// - incoming/<ID>.MSG without its .$CP (format 1): a crash between the two renames of a commit,
+//   or between the two retirements of removeMessage. Removed once older than a minute (the gap
+//   between the renames of a live commit is microseconds; the minute is a wide margin).
+// - incoming/<ID>.$ST without its .$CP (format 2): a crash between removeMessage's retirement of
+//   the queue file and of its state. Only a finished message's state, no message text; removed
+//   once older than a minute (a state is written only for a queued message, so none is new).
 // - incoming/tmp/<ID>.<pid>.<random>.{MSG,$CP}.tmp: a write in progress or abandoned. Removed
 //   when the writing process is dead, or (pid reused, other host) when untouched for an hour.
 // - incoming/<ID>.lock of a dead process whose message is gone; lock helper leftovers; the
 //   owner file (`.owner.<pid>.<token>`, what locks are hard links to) of a dead process.
 // - incoming/spare/ files (recycled queue files, spare.ts) untouched for ten minutes.
-// - incoming/<ID>.$CP without its .MSG cannot come from our write order; it is reported, not
-//   removed (the admin decides: it may be a file copied in by hand).
+// - incoming/<ID>.$CP: format 2's queue file holds its message and needs nothing else. A format-1
+//   control record without its .MSG cannot come from our write order; it is reported, not
+//   removed (the admin decides: it may be a file copied in by hand). Which of the two a .$CP is
+//   comes from its last line (store.ts queueFileFormat, the reader's own check).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controlPath, incomingDir, isQueueId, messagePath, queueTmpDir } from './paths.js';
+import { queueFileFormat } from './store.js';
 import { isStaleOwnerFile, removeStaleLock } from './lockfile.js';
 import { trimSpares } from './spare.js';
 import { unlinkRetrying } from './winfs.js';
 
 export interface SweepOptions {
-  /** Age after which an orphan .MSG is removed (default 60 000 ms). */
+  /** Age after which an orphan .MSG or .$ST is removed (default 60 000 ms). */
   orphanAgeMs?: number;
   /** Age after which a temp file of a live (or unknown) process is removed (default 1 h). */
   tmpAgeMs?: number;
@@ -90,6 +96,7 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
   const dir = incomingDir(workdir);
   const names = await list(dir);
   const present = new Set(names);
+  let formatChecks = 0;
 
   for (const name of names) {
     const path = join(dir, name);
@@ -112,8 +119,24 @@ export async function sweepOrphans(workdir: string, opts: SweepOptions = {}): Pr
       const age = await ageMs(path, now);
       // Check again: a commit may have renamed the control file in since readdir.
       if (age !== null && age > orphanAge && !(await exists(controlPath(workdir, id)))) await remove(path, report);
+    } else if (ext === '.$ST' && !present.has(`${id}.$CP`)) {
+      const age = await ageMs(path, now);
+      if (age !== null && age > orphanAge && !(await exists(controlPath(workdir, id)))) await remove(path, report);
     } else if (ext === '.$CP' && !present.has(`${id}.MSG`)) {
-      if (!(await exists(messagePath(workdir, id))) && (await exists(path))) report.problems.push(`${path}: control file without its message ${id}.MSG`);
+      // A few system calls on the loop thread per queued message (~8 µs); let the delivery loop
+      // breathe now and then when the queue is large.
+      if (++formatChecks % 256 === 0) await new Promise((r) => setImmediate(r));
+      let format: 1 | 2;
+      try {
+        format = queueFileFormat(path);
+      } catch (err) {
+        // Gone meanwhile (delivered): nothing to say.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report.problems.push(`${path}: cannot read (${(err as Error).message})`);
+        continue;
+      }
+      if (format === 1 && !(await exists(messagePath(workdir, id))) && (await exists(path))) {
+        report.problems.push(`${path}: control file without its message ${id}.MSG`);
+      }
     } else if (ext === '.lock' && !present.has(`${id}.$CP`)) {
       if (await removeStaleLock(path)) report.removed.push(path);
     } else if (/^\.lock(\.break)?\.\d+\.[0-9a-f]+\.(new|gone)$/.test(ext)) {

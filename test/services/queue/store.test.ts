@@ -14,8 +14,8 @@ import {
   statePath,
   messageFile,
   readMessageBytes,
-  removeOrphanStates,
 } from '../../../services/queue/store.js';
+import { sweepOrphans } from '../../../services/queue/sweep.js';
 import { QueueWriter } from '../../../services/queue/writer.js';
 import { copyFormat1Queue, FORMAT1_IDS } from './fixtures/format1.js';
 import type { ControlRecord } from '../../../services/queue/types.js';
@@ -157,7 +157,7 @@ describe('queue format 2 (one queue file, state written after attempts)', () => 
     expect((await readControl(wd, id)).recipients.map((r) => r.address)).toEqual(many.recipients.map((r) => r.address));
   });
 
-  it('removeMessage takes the queue file and its state; an orphan state (crash between the two) is removed after a minute', async () => {
+  it('removeMessage takes the queue file and its state; an orphan state (crash between the two) is swept after a minute', async () => {
     const id = await queue();
     await writeControl(wd, { ...(await readControl(wd, id)), retries: 1 });
     await removeMessage(wd, id, { recycle: false, waitForFlush: true });
@@ -166,10 +166,10 @@ describe('queue format 2 (one queue file, state written after attempts)', () => 
     const other = await queue();
     await writeControl(wd, { ...(await readControl(wd, other)), retries: 2 });
     await writeFile(statePath(wd, 'B0000000077'), '{}'); // its queue file gone
-    expect(await removeOrphanStates(wd)).toEqual([]); // too young: maybe a state being written
+    expect((await sweepOrphans(wd)).removed).toEqual([]); // too young: maybe a state being written
     const old = new Date(Date.now() - 5 * 60_000);
     await utimes(statePath(wd, 'B0000000077'), old, old);
-    expect(await removeOrphanStates(wd, { now: Date.now() + 2 * 60_000 })).toEqual([statePath(wd, 'B0000000077')]);
+    expect((await sweepOrphans(wd, { now: Date.now() + 2 * 60_000 })).removed).toEqual([statePath(wd, 'B0000000077')]);
     expect(existsSync(statePath(wd, other))).toBe(true); // a queued message's state stays
   });
 });

@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, unlink, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { sweepOrphans } from '../../../services/queue/sweep.js';
-import { deadPid, freshWorkdir, removeWorkdir } from './helpers.js';
+import { QueueWriter } from '../../../services/queue/writer.js';
+import { controlPath, messagePath, readControl, statePath, writeControl } from '../../../services/queue/store.js';
+import { copyFormat1Queue } from './fixtures/format1.js';
+import { deadPid, freshWorkdir, removeWorkdir, sampleRecord } from './helpers.js';
 
 let wd: string;
 let inc: string;
@@ -78,5 +82,47 @@ describe('sweepOrphans', () => {
     expect((await sweepOrphans(wd)).removed).toEqual([join(inc, `.seq.${dead}.tmp`)]);
     await sweepOrphans(wd, { now: Date.now() + 61_000 });
     expect(await ls(inc)).toEqual([]);
+  });
+});
+
+describe('sweepOrphans and the two queue formats', () => {
+  async function queue(body: string): Promise<string> {
+    const p = await new QueueWriter(wd).begin();
+    await p.write(Buffer.from(body));
+    return p.commit(sampleRecord());
+  }
+
+  it('a format-2 queue (queue files with and without a state, small and streamed) gets no orphan report', async () => {
+    const small = await queue('Subject: small\r\n\r\nhello\r\n');
+    const big = await queue(`Subject: big\r\n\r\n${'y'.repeat(300_000)}\r\n`); // streamed (> 128 KiB)
+    await writeControl(wd, { ...(await readControl(wd, small)), retries: 1 });
+    for (const now of [Date.now(), Date.now() + 61_000]) {
+      const r = await sweepOrphans(wd, { now });
+      expect(r.problems).toEqual([]);
+      expect(r.removed).toEqual([]);
+    }
+    for (const f of [controlPath(wd, small), statePath(wd, small), controlPath(wd, big)]) expect(existsSync(f)).toBe(true);
+  });
+
+  it('a format-1 control record whose .MSG is gone is still reported, next to format-2 messages', async () => {
+    await copyFormat1Queue(wd);
+    await unlink(messagePath(wd, 'B0000000097'));
+    await queue('Subject: new\r\n\r\nhello\r\n');
+    const r = await sweepOrphans(wd, { now: Date.now() + 61_000 });
+    expect(r.problems).toEqual([`${controlPath(wd, 'B0000000097')}: control file without its message B0000000097.MSG`]);
+    expect(existsSync(controlPath(wd, 'B0000000097'))).toBe(true); // left for the administrator
+  });
+
+  it('removes a state file whose queue file is gone (crash inside removeMessage) once a minute old; a queued message keeps its state', async () => {
+    const id = await queue('Subject: queued\r\n\r\nhello\r\n');
+    await writeControl(wd, { ...(await readControl(wd, id)), retries: 1 });
+    await writeFile(statePath(wd, 'B0000000077'), '{}');
+    expect((await sweepOrphans(wd)).removed).toEqual([]); // young: left alone
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(statePath(wd, 'B0000000077'), old, old);
+    await utimes(statePath(wd, id), old, old);
+    expect((await sweepOrphans(wd, { now: Date.now() + 2 * 60_000 })).removed).toEqual([statePath(wd, 'B0000000077')]);
+    expect(existsSync(statePath(wd, id))).toBe(true);
+    expect((await readControl(wd, id)).retries).toBe(1);
   });
 });
