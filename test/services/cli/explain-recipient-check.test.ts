@@ -2,29 +2,11 @@
 // reads verify-cache.json and reports the receiver's cached answers; it never asks itself
 // (gateway.dat points at a port where nothing listens, and the output says "would ask").
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliCommand } from '../../../services/cli/spawn.js';
+import { runCli as sekisho } from '../config/run-cli.js';
 import { writeRecipientCache } from '../../../services/config/recipient-cache.js';
-
-function sekisho(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const c = cliCommand(args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(c.command, c.args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('sekisho explain with recipient verification', () => {
   it('shows "verified by … (cached N min ago)", refuses a cached unknown, and says it would ask otherwise', async () => {

@@ -1,37 +1,13 @@
 // `sekisho explain` as an admin runs it: the real CLI in a child process, on a work folder
 // written here (Shift_JIS + CRLF effect.dat as Notepad leaves it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
-import { cliCommand } from '../../../services/cli/spawn.js';
+import { runCli as sekisho } from '../config/run-cli.js';
 import { parseArgs, UsageError } from '../../../services/cli/args.js';
 import { run } from '../../../services/cli/commands/explain.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sekisho(args: string[]): Promise<Run> {
-  const c = cliCommand(args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(c.command, c.args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let broken: string;
