@@ -11,6 +11,7 @@ import { cliCommand } from '../../services/cli/spawn.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { childrenOf, isAlive as alive } from '../../bench/lib/rss.js';
 import type { ServiceStatus } from '../../services/control/api.js';
+import { lineCollector } from './helpers/recipes-harness.js';
 
 interface Running {
   child: ChildProcess;
@@ -30,16 +31,8 @@ function startServe(args: string[]): Running {
     stderr: [],
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
   };
-  const collect = (into: string[]) => {
-    let partial = '';
-    return (c: Buffer) => {
-      const parts = (partial + c.toString()).split('\n');
-      partial = parts.pop() ?? '';
-      into.push(...parts);
-    };
-  };
-  child.stdout!.on('data', collect(r.stdout));
-  child.stderr!.on('data', collect(r.stderr));
+  child.stdout!.on('data', lineCollector(r.stdout));
+  child.stderr!.on('data', lineCollector(r.stderr));
   running.push(r);
   return r;
 }

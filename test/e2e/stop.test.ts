@@ -14,6 +14,7 @@ import { isAlive } from '../../bench/lib/rss.js';
 import { deadPort, startSink } from '../services/delivery/helpers/servers.js';
 import { makeWorkdir, queuedIds, until } from '../services/delivery/helpers/workdir.js';
 import { readControl } from '../../services/queue/store.js';
+import { lineCollector } from './helpers/recipes-harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -30,16 +31,8 @@ class Serve {
     const cmd = cliCommand(['serve', '--workdir', workdir, '--control-port', String(controlPort)]);
     this.proc = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
-    const collect = (into: string[]) => {
-      let partial = '';
-      return (c: Buffer) => {
-        const parts = (partial + c.toString()).split('\n');
-        partial = parts.pop() ?? '';
-        into.push(...parts);
-      };
-    };
-    this.proc.stdout!.on('data', collect(this.stdout));
-    this.proc.stderr!.on('data', collect(this.stderr));
+    this.proc.stdout!.on('data', lineCollector(this.stdout));
+    this.proc.stderr!.on('data', lineCollector(this.stderr));
     cleanups.push(() => {
       if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
     });

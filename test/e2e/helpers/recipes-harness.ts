@@ -205,7 +205,8 @@ export class Serve {
   }
 }
 
-function lineCollector(into: string[]): (c: Buffer) => void {
+/** A stream's 'data' handler that appends each complete line to `into`. */
+export function lineCollector(into: string[]): (c: Buffer) => void {
   let partial = '';
   return (c) => {
     const parts = (partial + c.toString()).split('\n');
