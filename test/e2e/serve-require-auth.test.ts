@@ -12,47 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Serve, freePort, tempDir, writeWorkFolder } from './helpers/recipes-harness.js';
 import { cliCommand } from '../../services/cli/spawn.js';
 import { readControlSecret } from '../../services/control/secret.js';
+import { postApi, firstEvent as firstEventAt, type Headers } from '../services/control/helpers/http-client.js';
 
 let dir: string;
 let controlPort: number;
 let serve: Serve;
 let secret: string;
 
-type Headers = Record<string, string>;
-
 async function post(method: string, args: unknown[] = [], headers: Headers = {}) {
-  const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: JSON.stringify({ args }),
-  });
-  return { status: res.status, body: (await res.json()) as { ok: boolean; result?: unknown; error?: string } };
+  return postApi(`http://127.0.0.1:${controlPort}`, method, args, headers);
 }
 
 /** GET /api/events: its status, and the first event when it opened (bounded in time and reads). */
-async function firstEvent(headers: Headers = {}): Promise<{ status: number; first: { type: string } | null }> {
-  const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), 15_000);
-  try {
-    const res = await fetch(`http://127.0.0.1:${controlPort}/api/events`, { headers, signal: ctrl.signal });
-    if (res.status !== 200 || !res.body) {
-      await res.body?.cancel();
-      return { status: res.status, first: null };
-    }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    for (let i = 0; i < 100 && !/^data: .*\n\n/m.test(text); i++) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-    const line = /^data: (.*)$/m.exec(text)?.[1];
-    return { status: res.status, first: line ? JSON.parse(line) : null };
-  } finally {
-    clearTimeout(timer);
-    ctrl.abort();
-  }
+function firstEvent(headers: Headers = {}) {
+  return firstEventAt(`http://127.0.0.1:${controlPort}`, headers, 15_000);
 }
 
 const bearer = (t: string): Headers => ({ Authorization: `Bearer ${t}` });

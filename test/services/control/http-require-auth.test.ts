@@ -11,13 +11,12 @@ import { createControlApi } from '../../../services/control/handlers.js';
 import { startControlServer, type ControlServer, type ControlServerOptions } from '../../../services/control/http.js';
 import { ensureControlSecret } from '../../../services/control/secret.js';
 import { Supervisor } from '../../../services/supervisor/index.js';
+import { postApi, firstEvent, type Headers } from './helpers/http-client.js';
 
 const servers: ControlServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
-
-type Headers = Record<string, string>;
 
 async function setup(opts: Partial<Pick<ControlServerOptions, 'password' | 'requireAuth'>> & { noSecret?: boolean } = {}) {
   const workdir = await mkdtemp(join(tmpdir(), 'sekisho-http-auth-'));
@@ -34,14 +33,7 @@ async function setup(opts: Partial<Pick<ControlServerOptions, 'password' | 'requ
   });
   servers.push(server);
   const base = `http://127.0.0.1:${server.port}`;
-  const call = async (method: string, args: unknown[] = [], headers: Headers = {}) => {
-    const res = await fetch(`${base}/api/${method}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: JSON.stringify({ args }),
-    });
-    return { status: res.status, body: (await res.json()) as { ok: boolean; result?: unknown; error?: string } };
-  };
+  const call = (method: string, args: unknown[] = [], headers: Headers = {}) => postApi(base, method, args, headers);
   const session = async (headers: Headers = {}) => (await (await fetch(`${base}/api/session`, { headers })).json()) as Record<string, unknown>;
   /** POST /api/login; the session cookie ('' when none was set). */
   const login = async (password: string) => {
@@ -50,30 +42,7 @@ async function setup(opts: Partial<Pick<ControlServerOptions, 'password' | 'requ
     return { status: res.status, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] };
   };
   /** GET /api/events: the status, and the first event when it opens (bounded). */
-  const events = async (headers: Headers = {}) => {
-    const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), 10_000);
-    try {
-      const res = await fetch(`${base}/api/events`, { headers, signal: ctrl.signal });
-      if (res.status !== 200 || !res.body) {
-        await res.body?.cancel();
-        return { status: res.status, first: null };
-      }
-      const reader = res.body.getReader();
-      const decoder = new TextDecoder();
-      let text = '';
-      for (let i = 0; i < 100 && !/^data: .*\n\n/m.test(text); i++) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value, { stream: true });
-      }
-      const line = /^data: (.*)$/m.exec(text)?.[1];
-      return { status: res.status, first: line ? (JSON.parse(line) as { type: string }) : null };
-    } finally {
-      clearTimeout(timer);
-      ctrl.abort();
-    }
-  };
+  const events = (headers: Headers = {}) => firstEvent(base, headers, 10_000);
   const bearer = (t: string): Headers => ({ Authorization: `Bearer ${t}` });
   return { workdir, secret, call, session, login, events, bearer };
 }
