@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../bench/lib/ports.js';
 import { startSink } from '../services/delivery/helpers/servers.js';
-import { laneDir, sekisho, startSekisho, WINE_HOME, winAlive, wineReady, winPath } from './lane.js';
+import { laneDir, sekisho, startSekisho, until, WINE_HOME, winAlive, wineReady, winPath } from './lane.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -28,16 +28,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
       resolve({ code, out });
     });
   });
-}
-
-async function until<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe.runIf(wineReady())('a killed delivery process on Windows (Wine)', () => {

@@ -141,3 +141,25 @@ export async function winAlive(dir: string, pids: number[]): Promise<number[]> {
   if (r.code !== 0) throw new Error(`alive probe failed: ${r.err}`);
   return r.out.map(Number);
 }
+
+/** Poll (bounded) until `check` gives a value. */
+export async function until<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One swaks session (Linux side): its exit code and transcript. */
+export function swaks(port: number, to: string, body: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('/usr/bin/swaks', ['--server', `127.0.0.1:${port}`, '--from', 'taro@test.jp', '--to', to, '--body', body, '--timeout', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('close', (code) => resolve({ code, out }));
+  });
+}

@@ -3,43 +3,18 @@
 // delivery children, a message from swaks (Linux) relayed to Postfix's smtp-sink (Linux), a
 // hot reload of gateway.dat, and `sekisho stop` ending every process gracefully (exit 0, the
 // children's "stopped (exit 0)") with no owner, lock, beacon or state file left behind.
-import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../bench/lib/ports.js';
 import { startSmtpSink } from '../services/delivery/helpers/servers.js';
-import { laneDir, sekisho, startSekisho, WINE_HOME, winAlive, wineReady, winPath } from './lane.js';
+import { laneDir, sekisho, startSekisho, swaks, until, WINE_HOME, winAlive, wineReady, winPath } from './lane.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
-
-/** One swaks session (Linux side): its exit code and transcript. */
-function swaks(port: number, to: string, body: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('/usr/bin/swaks', ['--server', `127.0.0.1:${port}`, '--from', 'taro@test.jp', '--to', to, '--body', body, '--timeout', '30'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('close', (code) => resolve({ code, out }));
-  });
-}
-
-/** Poll (bounded) until `check` gives a value. */
-async function until<T>(check: () => Promise<T | null | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** smtp-sink's dump files that name this recipient. */
 async function sunk(sinkDir: string, rcpt: string): Promise<string[]> {

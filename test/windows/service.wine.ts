@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../bench/lib/ports.js';
 import { startSmtpSink } from '../services/delivery/helpers/servers.js';
-import { laneDir, ROOT, WINE_HOME, winAlive, winEnv, wineReady, winPath, winUrl } from './lane.js';
+import { laneDir, ROOT, swaks, until, WINE_HOME, winAlive, winEnv, wineReady, winPath, winUrl } from './lane.js';
 import { WINDOWS_INSTALL, generatedFiles, serviceCommandLines } from '../../electron/windows-install.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -101,27 +101,6 @@ async function fakeInstall(base: string): Promise<string> {
       `import(${JSON.stringify(winUrl(join(ROOT, 'bin', 'sekisho.js')))});\n`,
   );
   return inst;
-}
-
-/** One swaks session (Linux side). */
-function swaks(port: number, to: string, body: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('/usr/bin/swaks', ['--server', `127.0.0.1:${port}`, '--from', 'taro@test.jp', '--to', to, '--body', body, '--timeout', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('close', (code) => resolve({ code, out }));
-  });
-}
-
-async function until<T>(check: () => Promise<T | null | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function childPids(lines: string[]): number[] {
