@@ -77,6 +77,49 @@ class Serve {
   }
 }
 
+/** The test's SMTP client: numbered messages into the receiver on `port`, one connection kept
+ * open between them and opened again after a kill, all before `deadline`. */
+class Sender {
+  conn: HopConnection | null = null;
+  private readonly target: { address: string; port: number; hostname: string };
+  private readonly opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
+
+  constructor(port: number, private readonly deadline: number) {
+    this.target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
+  }
+
+  /** Send message i (to <local><i>@example.jp, subject "<subject> <i>") until some attempt is
+   * answered; returns once it got a 250 (only that counts as accepted), throws on a 5xx. */
+  async send(i: number, local: string, subject: string): Promise<void> {
+    for (;;) {
+      if (Date.now() > this.deadline) throw new Error(`sending stalled at message ${i}`);
+      try {
+        this.conn ??= await HopConnection.open(this.target, this.opts);
+      } catch {
+        this.conn = null;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const body = `From: <client@test.jp>\r\nTo: <${local}${i}@example.jp>\r\nSubject: ${subject} ${i}\r\n\r\nmessage ${i}\r\n`;
+      const res = await this.conn.send('client@test.jp', [`${local}${i}@example.jp`], body.length, () => Readable.from([Buffer.from(body)]));
+      const r = res.recipients[0];
+      if (r.kind === 'ok') {
+        if (!res.reusable) this.conn = null;
+        return;
+      }
+      this.drop();
+      if (r.kind === 'perm') throw new Error(`message ${i} refused: ${r.reply}`);
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+  }
+
+  /** Close the connection (it died with the process that held it). */
+  drop(): void {
+    this.conn?.close();
+    this.conn = null;
+  }
+}
+
 describe('crash safety (kill -9 of receiver and delivery while mail flows)', () => {
   it(`every message answered 250 arrives at least once (${MESSAGES} messages, ${KILLS_AT.length} kills)`, async () => {
     const sink = await startSink();
@@ -94,12 +137,9 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
     cleanups.push(() => serve.stop());
     const killed: string[] = [];
 
-    const target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
-    const opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
     const accepted = new Set<number>();
-    let conn: HopConnection | null = null;
     let nextKill = 0;
-    const deadline = Date.now() + 150_000;
+    const sender = new Sender(port, Date.now() + 150_000);
 
     for (let i = 0; i < MESSAGES; i++) {
       if (nextKill < KILLS_AT.length && i === KILLS_AT[nextKill]) {
@@ -108,30 +148,10 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
         nextKill++;
       }
       // Send message i until some attempt is answered; only a 250 counts as accepted.
-      for (;;) {
-        if (Date.now() > deadline) throw new Error(`sending stalled at message ${i}`);
-        try {
-          conn ??= await HopConnection.open(target, opts);
-        } catch {
-          conn = null;
-          await new Promise((r) => setTimeout(r, 200));
-          continue;
-        }
-        const body = `From: <client@test.jp>\r\nTo: <r${i}@example.jp>\r\nSubject: crash ${i}\r\n\r\nmessage ${i}\r\n`;
-        const res = await conn.send('client@test.jp', [`r${i}@example.jp`], body.length, () => Readable.from([Buffer.from(body)]));
-        const r = res.recipients[0];
-        if (r.kind === 'ok') {
-          accepted.add(i);
-          if (!res.reusable) conn = null;
-          break;
-        }
-        conn.close();
-        conn = null;
-        if (r.kind === 'perm') throw new Error(`message ${i} refused: ${r.reply}`);
-        await new Promise((r2) => setTimeout(r2, 100));
-      }
+      await sender.send(i, 'r', 'crash');
+      accepted.add(i);
     }
-    conn?.quit();
+    sender.conn?.quit();
 
     // Everything accepted must arrive, with both services up again.
     const numberOf = (data: Buffer) => Number(/Subject: crash (\d+)/.exec(data.toString())?.[1] ?? -1);
@@ -175,44 +195,21 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
     cleanups.push(() => serve.stop());
     const COUNT = 150;
     const WHOLE_KILLS_AT = [50, 110];
-    const target = { address: '127.0.0.1', port, hostname: '127.0.0.1' };
-    const opts = { helo: 'client.test', connectTimeoutMs: 2000, replyTimeoutMs: 5000 };
     const accepted = new Set<number>();
-    let conn: HopConnection | null = null;
-    const deadline = Date.now() + 200_000;
+    const sender = new Sender(port, Date.now() + 200_000);
     for (let i = 0; i < COUNT; i++) {
       if (WHOLE_KILLS_AT.includes(i)) {
         const pids = [serve.proc.pid!, await serve.running('receiver'), await serve.running('delivery')];
         for (const pid of pids) process.kill(pid, 'SIGKILL');
         await until(() => pids.every((p) => !isAlive(p)), 10_000, 'serve and children gone');
         await serve.exited;
-        conn?.close();
-        conn = null;
+        sender.drop();
         serve = await start();
       }
-      for (;;) {
-        if (Date.now() > deadline) throw new Error(`sending stalled at message ${i}`);
-        try {
-          conn ??= await HopConnection.open(target, opts);
-        } catch {
-          conn = null;
-          await new Promise((r) => setTimeout(r, 200));
-          continue;
-        }
-        const body = `From: <client@test.jp>\r\nTo: <w${i}@example.jp>\r\nSubject: whole ${i}\r\n\r\nmessage ${i}\r\n`;
-        const res = await conn.send('client@test.jp', [`w${i}@example.jp`], body.length, () => Readable.from([Buffer.from(body)]));
-        if (res.recipients[0].kind === 'ok') {
-          accepted.add(i);
-          if (!res.reusable) conn = null;
-          break;
-        }
-        conn.close();
-        conn = null;
-        if (res.recipients[0].kind === 'perm') throw new Error(`message ${i} refused: ${res.recipients[0].reply}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await sender.send(i, 'w', 'whole');
+      accepted.add(i);
     }
-    conn?.quit();
+    sender.conn?.quit();
     const numberOf = (data: Buffer) => Number(/Subject: whole (\d+)/.exec(data.toString())?.[1] ?? -1);
     await until(() => {
       const seen = new Set(sink.received.map((m) => numberOf(m.data)));
