@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
-import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild, api as controlApi, waitFor as waitUntil } from './helpers/browser-harness.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { session, message } from '../services/receiver/helpers.js';
 import { startSmtpSink } from '../services/delivery/helpers/servers.js';
@@ -37,31 +37,12 @@ let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ args }),
-  });
-  const body = (await res.json()) as { ok: boolean; result?: T; error?: string };
-  if (!body.ok) throw new Error(`${method}: ${body.error}`);
-  return body.result as T;
+function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+  return controlApi<T>(controlPort, method, ...args);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 400; i++) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${serveOut}`);
+function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  return waitUntil(what, fn, timeoutMs, () => serveOut);
 }
 
 const GATEWAY_GOOD = () => `' 配送先\r\nremote.example, 127.0.0.1, ${hopPort}\r\n`;

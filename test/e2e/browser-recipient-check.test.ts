@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
-import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild, waitFor as waitUntil } from './helpers/browser-harness.js';
 import { readRecipientCache } from '../../services/config/recipient-cache.js';
 import { freePort } from '../../bench/lib/ports.js';
 import { session } from '../services/receiver/helpers.js';
@@ -29,20 +29,8 @@ let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 400; i++) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${serveOut}`);
+function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  return waitUntil(what, fn, timeoutMs, () => serveOut);
 }
 
 /** One RCPT through the running receiver; its reply code. */

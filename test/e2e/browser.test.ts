@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
 import type { BrowserContext, Page } from 'playwright-core';
 import { initWorkdir } from '../../services/config/init.js';
-import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild } from './helpers/browser-harness.js';
+import { buildUi, CHROMIUM, firstPage, launchChromium, SHOTS, spawnCli, stopChild, api as controlApi, waitFor as waitUntil } from './helpers/browser-harness.js';
 
 const TABS = ['overview', 'settings', 'routing', 'relay', 'aliases', 'domains', 'accounts', 'services', 'tls', 'queue', 'logs', 'policy', 'version'];
 
@@ -93,31 +93,12 @@ async function smtpTry(rcpt: string, opts: { data?: boolean } = {}): Promise<{ r
   }
 }
 
-async function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ args }),
-  });
-  const body = (await res.json()) as { ok: boolean; result?: T; error?: string };
-  if (!body.ok) throw new Error(`${method}: ${body.error}`);
-  return body.result as T;
+function api<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+  return controlApi<T>(controlPort, method, ...args);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 400; i++) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${serveOut}`);
+function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  return waitUntil(what, fn, timeoutMs, () => serveOut);
 }
 
 // Trusted hosts go above the `#<>` line: first match decides, so a trusted line below it would

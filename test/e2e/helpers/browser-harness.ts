@@ -82,3 +82,35 @@ export async function firstPage(context: BrowserContext, errors: string[], expec
   });
   return page;
 }
+
+/**
+ * Poll `fn` until it gives a value (every 250 ms, at most 400 tries, bounded by `timeoutMs`); on
+ * timeout the error carries the last failure and `output()` (serve's output).
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, output: () => string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < 400; i++) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}\nserve output:\n${output()}`);
+}
+
+/** One control API call over loopback HTTP without credentials; its result, or a failure naming the method. */
+export async function api<T = unknown>(controlPort: number, method: string, ...args: unknown[]): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${controlPort}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ args }),
+  });
+  const body = (await res.json()) as { ok: boolean; result?: T; error?: string };
+  if (!body.ok) throw new Error(`${method}: ${body.error}`);
+  return body.result as T;
+}
