@@ -76,6 +76,14 @@ export function startWin(dir: string, args: string[], env: NodeJS.ProcessEnv = {
     stdio: 'ignore',
     detached: true, // its own process group: kill() reaches every wine process it started
   });
+  return watchFiles(proc, outFile, errFile, `node.exe ${args.join(' ')}`, 60_000);
+}
+
+/**
+ * A detached wine process whose stdout and stderr are the files `outFile` and `errFile` (Wine:
+ * no pipes), seen through those files; `label` names it in errors, `waitMs` is waitFor's default.
+ */
+export function watchFiles(proc: ChildProcess, outFile: string, errFile: string, label: string, waitMs: number): WinProcess {
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   const out = () => read(outFile).split(/\r?\n/).filter((l) => l !== '');
@@ -86,12 +94,12 @@ export function startWin(dir: string, args: string[], env: NodeJS.ProcessEnv = {
     out,
     err: () => read(errFile),
     exited,
-    async waitFor(re, ms = 60_000) {
+    async waitFor(re, ms = waitMs) {
       const deadline = Date.now() + ms;
       for (;;) {
         const hit = out().find((l) => re.test(l));
         if (hit !== undefined) return hit;
-        if (ended) throw new Error(`node.exe ${args.join(' ')} ended before ${re}: out=${out().join('|')} err=${read(errFile)}`);
+        if (ended) throw new Error(`${label} ended before ${re}: out=${out().join('|')} err=${read(errFile)}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}: out=${out().join('|')} err=${read(errFile)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -110,7 +118,11 @@ export function startWin(dir: string, args: string[], env: NodeJS.ProcessEnv = {
 
 /** Run `node.exe ARGS` to its end (bounded): exit code and output. */
 export async function runWin(dir: string, args: string[], ms = 120_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string[]; err: string }> {
-  const p = startWin(dir, args, env);
+  return finishWin(startWin(dir, args, env), ms);
+}
+
+/** Wait for `p` to end (killing it after `ms`): exit code and output. */
+export async function finishWin(p: WinProcess, ms: number): Promise<{ code: number | null; out: string[]; err: string }> {
   const timer = setTimeout(() => void p.kill(), ms);
   const code = await p.exited;
   clearTimeout(timer);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../bench/lib/ports.js';
 import { startSmtpSink } from '../services/delivery/helpers/servers.js';
-import { laneDir, ROOT, swaks, until, WINE_HOME, winAlive, winEnv, wineReady, winPath, winUrl } from './lane.js';
+import { finishWin, laneDir, ROOT, swaks, until, watchFiles, WINE_HOME, winAlive, winEnv, wineReady, winPath, winUrl, type WinProcess } from './lane.js';
 import { WINDOWS_INSTALL, generatedFiles, serviceCommandLines } from '../../electron/windows-install.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -25,17 +25,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-interface WineRun {
-  exited: Promise<number | null>;
-  out(): string[];
-  err(): string;
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-  kill(): Promise<void>;
-}
-
 let seq = 0;
 /** `wine PROGRAM ARGS` (a .exe or `cmd /c x.cmd`); stdout/stderr to files (Wine: no pipes). */
-function wine(dir: string, program: string[], env: Record<string, string>, cwd?: string): WineRun {
+function wine(dir: string, program: string[], env: Record<string, string>, cwd?: string): WinProcess {
   const n = seq++;
   const outFile = join(dir, `wine-${n}.out`);
   const errFile = join(dir, `wine-${n}.err`);
@@ -45,42 +37,11 @@ function wine(dir: string, program: string[], env: Record<string, string>, cwd?:
     stdio: 'ignore',
     detached: true,
   });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
-  const out = () => read(outFile).split(/\r?\n/).filter((l) => l !== '');
-  return {
-    exited,
-    out,
-    err: () => read(errFile),
-    async waitFor(re, ms = 120_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const hit = out().find((l) => re.test(l));
-        if (hit !== undefined) return hit;
-        if (ended) throw new Error(`${program.join(' ')} ended before ${re}: out=${out().join('|')} err=${read(errFile)}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}: out=${out().join('|')} err=${read(errFile)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    async kill() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      try {
-        process.kill(-proc.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await exited;
-    },
-  };
+  return watchFiles(proc, outFile, errFile, program.join(' '), 120_000);
 }
 
-async function finish(r: WineRun, ms = 120_000): Promise<{ code: number | null; out: string[]; err: string }> {
-  const timer = setTimeout(() => void r.kill(), ms);
-  const code = await r.exited;
-  clearTimeout(timer);
-  return { code, out: r.out(), err: r.err() };
+function finish(r: WinProcess, ms = 120_000): Promise<{ code: number | null; out: string[]; err: string }> {
+  return finishWin(r, ms);
 }
 
 /** An installation folder as electron-builder lays it out; node.exe stands in for Sekisho.exe. */
