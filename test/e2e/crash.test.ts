@@ -120,18 +120,26 @@ class Sender {
   }
 }
 
+/**
+ * A sink and a work folder routing example.jp to it, with short retry times; the test client on
+ * loopback is trusted to relay (SPEC 6 `true`, a single host).
+ */
+async function gatewayToSink() {
+  const sink = await startSink();
+  cleanups.push(() => sink.close());
+  const port = await deadPort();
+  const workdir = await makeWorkdir({
+    receiverPorts: [port],
+    gateway: [`example.jp, 127.0.0.1, ${sink.port}`],
+    delivery: { workers: 8, retryIntervalSec: 1, abnormalHours: 1, noResponseHours: 1 },
+  });
+  await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
+  return { sink, port, workdir };
+}
+
 describe('crash safety (kill -9 of receiver and delivery while mail flows)', () => {
   it(`every message answered 250 arrives at least once (${MESSAGES} messages, ${KILLS_AT.length} kills)`, async () => {
-    const sink = await startSink();
-    cleanups.push(() => sink.close());
-    const port = await deadPort();
-    const workdir = await makeWorkdir({
-      receiverPorts: [port],
-      gateway: [`example.jp, 127.0.0.1, ${sink.port}`],
-      delivery: { workers: 8, retryIntervalSec: 1, abnormalHours: 1, noResponseHours: 1 },
-    });
-    // The test client on loopback is trusted to relay (SPEC 6 `true`, a single host).
-    await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
+    const { sink, port, workdir } = await gatewayToSink();
 
     const serve = new Serve(['--workdir', workdir, '--control-port', String(await deadPort())]);
     cleanups.push(() => serve.stop());
@@ -181,15 +189,7 @@ describe('crash safety (kill -9 of receiver and delivery while mail flows)', () 
   // (no supervisor restarts anything), and a new serve on the same folder must deliver every
   // message that got a 250 — what the queue's one durable write per message promises.
   it('every message answered 250 arrives at least once when the whole serve is killed -9 and started again', async () => {
-    const sink = await startSink();
-    cleanups.push(() => sink.close());
-    const port = await deadPort();
-    const workdir = await makeWorkdir({
-      receiverPorts: [port],
-      gateway: [`example.jp, 127.0.0.1, ${sink.port}`],
-      delivery: { workers: 8, retryIntervalSec: 1, abnormalHours: 1, noResponseHours: 1 },
-    });
-    await writeFile(join(workdir, 'effect.dat'), '127.0.0.1 true\r\n');
+    const { sink, port, workdir } = await gatewayToSink();
     const start = async () => new Serve(['--workdir', workdir, '--control-port', String(await deadPort())]);
     let serve = await start();
     cleanups.push(() => serve.stop());
